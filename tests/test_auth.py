@@ -1,0 +1,247 @@
+"""Accounts and sign-in, as the mobile app uses them."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from tests.conftest import TEST_SECRET
+from tests.helpers import PASSWORD, problem
+
+
+def test_register_login_profile_story(api):
+    anna = api.register("Anna", handle="Anna_B", phone="+31612345678")
+    me = api.get("/v1/me", as_=anna)
+    assert me.status_code == 200
+    body = me.get_json()
+    assert body["first_name"] == "Anna"
+    assert body["handle"] == "anna_b"  # stored lower-case: unique regardless of case
+    assert body["role"] == "customer"
+    assert "password" not in body
+    assert "password_hash" not in body
+
+    login = api.post("/v1/auth/login", {"email": "ANNA_B@example.com", "password": PASSWORD})
+    assert login.status_code == 200
+    tokens = login.get_json()
+    assert tokens["token_type"] == "Bearer"
+    assert tokens["expires_in"] == 15 * 60
+
+    changed = api.patch("/v1/me", {"display_name": "Anna B.", "locale": "nl"}, as_=anna)
+    assert changed.status_code == 200
+    assert changed.get_json()["display_name"] == "Anna B."
+    assert changed.get_json()["locale"] == "nl"
+
+
+def test_wrong_password_is_401_and_unknown_email_looks_the_same(api):
+    api.register("Anna", handle="anna")
+    wrong = api.post("/v1/auth/login", {"email": "anna@example.com", "password": "nope-nope-nope"})
+    unknown = api.post("/v1/auth/login", {"email": "nobody@example.com", "password": PASSWORD})
+    assert (
+        problem(wrong, 401, "invalid_credentials")["detail"]
+        == problem(unknown, 401, "invalid_credentials")["detail"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "first", "second", "code"),
+    [
+        ("email", "dup@example.com", "DUP@Example.com", "email_taken"),
+        ("handle", "coffee_fan", "Coffee_Fan", "handle_taken"),
+        ("phone", "+31611111111", "+31611111111", "phone_taken"),
+    ],
+)
+def test_duplicates_are_409_case_insensitively(api, field, first, second, code):
+    api.register("Anna", **{field: first})
+    response = api.post(
+        "/v1/auth/register",
+        {
+            "email": "other@example.com",
+            "password": PASSWORD,
+            "first_name": "Ben",
+            "handle": "ben_other",
+            field: second,
+        },
+    )
+    problem(response, 409, code)
+
+
+def test_malformed_json_is_400(client):
+    response = client.post(
+        "/v1/auth/login", data="{not json", headers={"Content-Type": "application/json"}
+    )
+    problem(response, 400, "malformed_json")
+
+
+def test_missing_and_invalid_fields_are_422_by_field(api):
+    response = api.post("/v1/auth/register", {"email": "not-an-email", "handle": "x"})
+    body = problem(response, 422, "validation_error")
+    assert set(body["errors"]) >= {"email", "password", "first_name", "handle"}
+
+
+def test_unknown_field_is_rejected(api):
+    response = api.post(
+        "/v1/auth/login", {"email": "a@example.com", "password": "x", "role": "admin"}
+    )
+    assert "role" in problem(response, 422, "validation_error")["errors"]
+
+
+def test_register_cannot_choose_a_role(api):
+    response = api.post(
+        "/v1/auth/register",
+        {
+            "email": "eve@example.com",
+            "password": PASSWORD,
+            "first_name": "Eve",
+            "handle": "eve",
+            "role": "admin",
+        },
+    )
+    problem(response, 422, "validation_error")
+
+
+def test_refresh_rotates_and_reuse_revokes_the_family(api):
+    anna = api.register("Anna")
+    first = api.post("/v1/auth/refresh", {"refresh_token": anna.refresh_token})
+    assert first.status_code == 200
+    rotated = first.get_json()["refresh_token"]
+    assert rotated != anna.refresh_token
+
+    # The old token is dead; presenting it again is treated as theft.
+    reuse = api.post("/v1/auth/refresh", {"refresh_token": anna.refresh_token})
+    problem(reuse, 401, "refresh_token_reused")
+    # ... which revoked the whole family, including the token the thief may hold.
+    after = api.post("/v1/auth/refresh", {"refresh_token": rotated})
+    problem(after, 401, "refresh_token_invalid")
+
+
+def test_logout_revokes_the_family(api):
+    anna = api.register("Anna")
+    out = api.post("/v1/auth/logout", {"refresh_token": anna.refresh_token}, as_=anna)
+    assert out.status_code == 204
+    problem(
+        api.post("/v1/auth/refresh", {"refresh_token": anna.refresh_token}),
+        401,
+        "refresh_token_invalid",
+    )
+
+
+def test_logout_cannot_revoke_someone_elses_family(api):
+    anna, ben = api.register("Anna"), api.register("Ben")
+    response = api.post("/v1/auth/logout", {"refresh_token": ben.refresh_token}, as_=anna)
+    problem(response, 401, "refresh_token_invalid")
+    assert api.post("/v1/auth/refresh", {"refresh_token": ben.refresh_token}).status_code == 200
+
+
+def test_unknown_refresh_token_is_401(api):
+    problem(api.post("/v1/auth/refresh", {"refresh_token": "x" * 43}), 401, "refresh_token_invalid")
+
+
+def _claims(person_id: str, **overrides):
+    now = int(time.time())
+    claims = {
+        "sub": person_id,
+        "role": "admin",
+        "typ": "access",
+        "iss": "bean-wallet",
+        "aud": "bean-wallet-api",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "x",
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _kid(app):
+    return app.config["WALLET_JWT_CURRENT_KID"]
+
+
+def test_missing_token_is_401(api):
+    problem(api.get("/v1/me"), 401, "token_missing")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"aud": "someone-else"},
+        {"iss": "evil"},
+        {"typ": "refresh"},
+        {"jti": None},
+        {"sub": "not-a-uuid"},
+    ],
+)
+def test_tokens_with_wrong_claims_are_401(api, app, overrides):
+    anna = api.register("Anna")
+    token = jwt.encode(
+        _claims(anna.id, **overrides), TEST_SECRET, algorithm="HS256", headers={"kid": _kid(app)}
+    )
+    problem(api.get("/v1/me", as_=token), 401, "token_invalid")
+
+
+def test_expired_token_is_401_token_expired(api, app):
+    anna = api.register("Anna")
+    past = int(time.time()) - 3600
+    token = jwt.encode(
+        _claims(anna.id, iat=past - 60, exp=past), TEST_SECRET, headers={"kid": _kid(app)}
+    )
+    problem(api.get("/v1/me", as_=token), 401, "token_expired")
+
+
+def test_token_signed_with_another_key_is_401(api, app):
+    anna = api.register("Anna")
+    token = jwt.encode(
+        _claims(anna.id), "another-key-of-sufficient-length-000000", headers={"kid": _kid(app)}
+    )
+    problem(api.get("/v1/me", as_=token), 401, "token_invalid")
+
+
+def test_alg_none_is_401(api, app):
+    anna = api.register("Anna")
+    token = jwt.encode(_claims(anna.id), None, algorithm="none", headers={"kid": _kid(app)})
+    problem(api.get("/v1/me", as_=token), 401, "token_invalid")
+
+
+def test_tampered_token_is_401(api):
+    anna = api.register("Anna")
+    header, payload, signature = anna.access_token.split(".")
+    tampered = f"{header}.{payload[:-2]}xx.{signature}"
+    problem(api.get("/v1/me", as_=tampered), 401, "token_invalid")
+
+
+def test_role_comes_from_the_database_not_the_token(api, app):
+    # A customer who forges role=admin into a correctly signed token still is no admin:
+    # the role is read from the database on every request.
+    anna = api.register("Anna")
+    token = jwt.encode(_claims(anna.id, role="admin"), TEST_SECRET, headers={"kid": _kid(app)})
+    problem(api.get("/v1/ledger/verify", as_=token), 403, "forbidden")
+
+
+def test_customer_calling_an_admin_endpoint_is_403(api):
+    anna = api.register("Anna")
+    problem(api.get("/v1/ledger/verify", as_=anna), 403, "forbidden")
+
+
+def test_admin_endpoint_works_for_admin(api):
+    ada = api.admin()
+    response = api.get("/v1/ledger/verify", as_=ada)
+    assert response.status_code == 200
+    assert response.get_json()["ok"] is True
+
+
+def test_handle_change_to_a_taken_handle_is_409(api):
+    anna = api.register("Anna")
+    ben = api.register("Ben")
+    problem(api.patch("/v1/me", {"handle": ben.handle.upper()}, as_=anna), 409, "handle_taken")
+
+
+def test_login_is_rate_limited(api):
+    from wallet_api.extensions import limiter
+
+    limiter.enabled = True
+    body = {"email": "nobody@example.com", "password": "wrong-password"}
+    codes = [api.post("/v1/auth/login", body).status_code for _ in range(12)]
+    assert codes[:10] == [401] * 10
+    assert codes[10:] == [429, 429]
+    problem(api.post("/v1/auth/login", body), 429, "rate_limited")

@@ -1,0 +1,73 @@
+"""Health, readiness, errors from Flask itself, the spec and the migrations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import problem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_health(client):
+    assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_ready_when_migrated(client):
+    body = client.get("/ready").get_json()
+    assert body == {"ready": True, "database": "ok", "migrations": "at head"}
+
+
+def test_unknown_path_is_problem_404(client):
+    problem(client.get("/v1/nope"), 404, "not_found")
+
+
+def test_wrong_method_is_problem_405(client):
+    response = client.delete("/health")
+    problem(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_unexpected_errors_show_no_internals(app, client, monkeypatch):
+    from wallet_api.ops import service
+
+    def broken():
+        raise RuntimeError("SELECT secret FROM passwords")
+
+    monkeypatch.setattr(service, "readiness", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    response = client.get("/ready")
+    body = problem(response, 500, "internal_error")
+    assert "SELECT" not in response.get_data(as_text=True)
+    assert body["detail"] == "An unexpected error occurred."
+
+
+def test_committed_openapi_spec_is_current(client):
+    served = client.get("/openapi.json").get_json()
+    committed = json.loads((ROOT / "openapi" / "openapi.json").read_text())
+    assert served == committed, "openapi/openapi.json is stale: run `wallet-api openapi write`"
+
+
+def test_docs_are_served(client):
+    assert client.get("/docs").status_code == 200
+
+
+def test_models_and_migrations_agree(app):
+    """Autogenerate finds no difference between the models and the migrated schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from wallet_api.extensions import db
+
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == [], diff
+
+
+def test_migrations_have_one_head(app):
+    from wallet_api.ops.service import expected_heads
+
+    with app.app_context():
+        assert len(expected_heads()) == 1

@@ -1,0 +1,105 @@
+"""Bean Wallet: a loyalty wallet and gifting backend for a coffee chain."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy import text
+
+from wallet_api.config import Settings
+from wallet_api.extensions import (
+    api,
+    db,
+    idempotency,  # noqa: F401  (its model is part of the schema)
+    limiter,
+    migrate,
+)
+from wallet_api.extensions.database import mark_read_only
+from wallet_api.extensions.problems import ApiError, render_api_error
+
+# Each domain package registers its blueprint(s) in ``register(api)``.
+DOMAINS = (
+    "wallet_api.ops",
+    "wallet_api.auth",
+    "wallet_api.ledger",
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    settings = Settings.from_env(Path(app.instance_path))
+    app.config.update(settings.to_flask())
+    app.config.update(
+        API_TITLE="Bean Wallet API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Prepaid credit, custom blends, gifts and loyalty for a "
+                "coffee chain. Errors are application/problem+json with a stable `code`."
+            },
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    if overrides:
+        app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    limiter.init_app(app)
+    api.init_app(app)
+    for name in DOMAINS:
+        importlib.import_module(name).register(api)
+
+    app.register_error_handler(ApiError, render_api_error)
+    _register_request_hooks(app)
+
+    from wallet_api.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _declare_read_only() -> None:
+        # Read-only requests take no write lock on SQLite; see extensions/database.py.
+        mark_read_only(request.method in ("GET", "HEAD", "OPTIONS"))
+
+    @app.after_request
+    def _commit(response: Response) -> Response:
+        # One commit per request, here; services only flush. A failed request commits
+        # nothing: the session is rolled back when it is removed at teardown.
+        if response.status_code < 400:
+            db.session.commit()
+        return response
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype in ("application/json", "application/problem+json"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def database_ready() -> bool:
+    db.session.execute(text("SELECT 1"))
+    return True

@@ -1,0 +1,25 @@
+from wallet_api.extensions.problems import Conflict, Unauthorized
+
+
+class InvalidCredentials(Unauthorized):
+    code, title = "invalid_credentials", "Email or password is wrong"
+
+
+class RefreshTokenInvalid(Unauthorized):
+    code, title = "refresh_token_invalid", "The refresh token is not valid"
+
+
+class RefreshTokenReused(Unauthorized):
+    code, title = "refresh_token_reused", "The refresh token was already used"
+
+
+class EmailTaken(Conflict):
+    code, title = "email_taken", "An account with this email exists"
+
+
+class HandleTaken(Conflict):
+    code, title = "handle_taken", "This handle is taken"
+
+
+class PhoneTaken(Conflict):
+    code, title = "phone_taken", "An account with this phone number exists"

@@ -1,0 +1,85 @@
+from flask.views import MethodView
+
+from wallet_api.auth import service
+from wallet_api.auth.schemas import (
+    LoginSchema,
+    LogoutSchema,
+    ProfilePatchSchema,
+    RefreshSchema,
+    RegisteredSchema,
+    RegisterSchema,
+    TokensSchema,
+    UserSchema,
+)
+from wallet_api.extensions import Blueprint, limiter
+from wallet_api.extensions.auth import current_principal
+
+blp = Blueprint("auth", __name__, url_prefix="/v1", description="Accounts and sign-in")
+
+# Per client address; shared across workers when Redis is configured.
+LOGIN_LIMIT = "10 per minute;100 per hour"
+
+
+@blp.route("/auth/register")
+class Register(MethodView):
+    decorators = [limiter.limit("20 per hour", methods=["POST"])]
+
+    @blp.arguments(RegisterSchema)
+    @blp.response(201, RegisteredSchema)
+    @blp.problems(409, 429)
+    def post(self, data):
+        """Create an account and sign in"""
+        user = service.register_user(**data)
+        return {"user": user, "tokens": service.issue_tokens(user)}
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    decorators = [limiter.limit(LOGIN_LIMIT, methods=["POST"])]
+
+    @blp.arguments(LoginSchema)
+    @blp.response(200, TokensSchema)
+    @blp.problems(401, 429)
+    def post(self, data):
+        """Sign in with email and password"""
+        user = service.authenticate_user(data["email"], data["password"])
+        return service.issue_tokens(user)
+
+
+@blp.route("/auth/refresh")
+class Refresh(MethodView):
+    decorators = [limiter.limit(LOGIN_LIMIT, methods=["POST"])]
+
+    @blp.arguments(RefreshSchema)
+    @blp.response(200, TokensSchema)
+    @blp.problems(401, 429)
+    def post(self, data):
+        """Trade a refresh token for a new pair (the old one dies)"""
+        return service.rotate_refresh_token(data["refresh_token"])
+
+
+@blp.route("/auth/logout")
+class Logout(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(LogoutSchema)
+    @blp.response(204)
+    def post(self, data):
+        """Revoke the refresh token family (or all of them without a token)"""
+        service.logout(current_principal().user, data["refresh_token"])
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.auth("customer")
+    @blp.response(200, UserSchema)
+    def get(self):
+        """My profile"""
+        return current_principal().user
+
+    @blp.auth("customer")
+    @blp.arguments(ProfilePatchSchema)
+    @blp.response(200, UserSchema)
+    @blp.problems(409)
+    def patch(self, data):
+        """Change my profile"""
+        return service.update_profile(current_principal().user, data)

@@ -1,0 +1,160 @@
+"""Settings, read from the environment only.
+
+Every setting has a ``WALLET_`` environment variable. The embedded default needs none:
+it keeps a SQLite file and a generated development secret under ``instance/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable service."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(f"WALLET_{name}")
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"WALLET_{name} must be an integer, got {raw!r}") from exc
+
+
+def _dev_secret(instance_path: Path) -> str:
+    """A development secret generated once and kept, so tokens survive a restart."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings; ``to_flask`` maps them onto the Flask config."""
+
+    env: str
+    database_url: str
+    secret_key: str
+    jwt_keys: dict[str, str]
+    jwt_current_kid: str
+    redis_url: str | None
+    currency: str = "EUR"
+    jwt_issuer: str = "bean-wallet"
+    jwt_audience: str = "bean-wallet-api"
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    device_token_ttl: int = 12 * 3600
+    max_balance: int = 50_000
+    min_top_up: int = 500
+    max_top_up: int = 25_000
+    daily_transfer_limit: int = 20_000
+    pay_code_ttl: int = 60
+    max_live_pay_codes: int = 3
+    gift_ttl_days: int = 90
+    payment_provider: str = "sandbox"
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_webhook_tolerance: int = 300
+    public_base_url: str = "http://127.0.0.1:5000"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, instance_path: Path) -> Settings:
+        env = _env("ENV", "development")
+        if env not in ("development", "production", "test"):
+            raise ConfigError("WALLET_ENV must be development, production or test")
+        secret = _env("SECRET_KEY")
+        if secret is None:
+            if env == "production":
+                raise ConfigError("WALLET_SECRET_KEY is required in production")
+            secret = _dev_secret(instance_path)
+        elif env == "production" and len(secret) < 32:
+            raise ConfigError("WALLET_SECRET_KEY must be at least 32 characters in production")
+        jwt_keys, current_kid = _jwt_keys(secret)
+        database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'wallet.sqlite3'}"
+        return cls(
+            env=env,
+            database_url=_normalise_database_url(database_url),
+            secret_key=secret,
+            jwt_keys=jwt_keys,
+            jwt_current_kid=current_kid,
+            redis_url=_env("REDIS_URL"),
+            currency=(_env("CURRENCY", "EUR") or "EUR").upper(),
+            access_token_ttl=_env_int("ACCESS_TOKEN_TTL", 15 * 60),
+            refresh_token_ttl=_env_int("REFRESH_TOKEN_TTL", 30 * 24 * 3600),
+            device_token_ttl=_env_int("DEVICE_TOKEN_TTL", 12 * 3600),
+            max_balance=_env_int("MAX_BALANCE", 50_000),
+            min_top_up=_env_int("MIN_TOP_UP", 500),
+            max_top_up=_env_int("MAX_TOP_UP", 25_000),
+            daily_transfer_limit=_env_int("DAILY_TRANSFER_LIMIT", 20_000),
+            pay_code_ttl=_env_int("PAY_CODE_TTL", 60),
+            max_live_pay_codes=_env_int("MAX_LIVE_PAY_CODES", 3),
+            gift_ttl_days=_env_int("GIFT_TTL_DAYS", 90),
+            payment_provider=_env("PAYMENT_PROVIDER", "sandbox") or "sandbox",
+            stripe_secret_key=_env("STRIPE_SECRET_KEY"),
+            stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
+            stripe_webhook_tolerance=_env_int("STRIPE_WEBHOOK_TOLERANCE", 300),
+            public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",
+        )
+
+    def to_flask(self) -> dict[str, Any]:
+        config = {f"WALLET_{f.name.upper()}": getattr(self, f.name) for f in fields(self)}
+        config.update(
+            SECRET_KEY=self.secret_key,
+            SQLALCHEMY_DATABASE_URI=self.database_url,
+            SQLALCHEMY_ENGINE_OPTIONS=_engine_options(self.database_url),
+            RATELIMIT_STORAGE_URI=self.redis_url or "memory://",
+            RATELIMIT_HEADERS_ENABLED=True,
+        )
+        return config
+
+
+def _jwt_keys(secret: str) -> tuple[dict[str, str], str]:
+    """Signing keys by key id.
+
+    ``WALLET_JWT_KEYS`` ("kid:secret,kid:secret", newest first) allows rotation: tokens
+    signed with an older key stay valid until they expire. Without it one key is derived
+    from the secret key.
+    """
+    raw = _env("JWT_KEYS")
+    if raw is None:
+        import hashlib
+
+        kid = hashlib.sha256(secret.encode()).hexdigest()[:8]
+        return {kid: secret}, kid
+    keys: dict[str, str] = {}
+    for part in raw.split(","):
+        kid, sep, value = part.strip().partition(":")
+        if not sep or not kid or len(value) < 32:
+            raise ConfigError("WALLET_JWT_KEYS entries are kid:secret with secrets of 32+ chars")
+        keys[kid] = value
+    return keys, next(iter(keys))
+
+
+def _normalise_database_url(url: str) -> str:
+    # psycopg 3 is the driver; accept the common postgres:// spellings as well.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Each request takes its own connection; the busy timeout and WAL are set on connect.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}

@@ -1,0 +1,34 @@
+"""Demo data for the embedded default: ``wallet-api seed-demo``. Safe to run again."""
+
+from __future__ import annotations
+
+from wallet_api.auth import service as auth
+from wallet_api.auth.models import Role, User
+
+DEMO_PASSWORD = "coffee-please"  # noqa: S105  (published demo login, demo data only)
+DEMO_LOGINS = (
+    ("admin", "admin@demo.beanwallet.test", DEMO_PASSWORD),
+    ("staff", "barista@demo.beanwallet.test", DEMO_PASSWORD),
+    ("customer", "anna@demo.beanwallet.test", DEMO_PASSWORD),
+    ("customer", "ben@demo.beanwallet.test", DEMO_PASSWORD),
+)
+_PEOPLE = {
+    "admin@demo.beanwallet.test": ("Ada", "ada_admin", Role.ADMIN),
+    "barista@demo.beanwallet.test": ("Bas", "bas_barista", Role.STAFF),
+    "anna@demo.beanwallet.test": ("Anna", "anna", Role.CUSTOMER),
+    "ben@demo.beanwallet.test": ("Ben", "ben", Role.CUSTOMER),
+}
+
+
+def _person(email: str) -> User:
+    user = auth.find_user_by_email(email)
+    if user is None:
+        first_name, handle, role = _PEOPLE[email]
+        user = auth.register_user(
+            email=email, password=DEMO_PASSWORD, first_name=first_name, handle=handle, role=role
+        )
+    return user
+
+
+def seed_demo_data() -> dict[str, User]:
+    return {email: _person(email) for email in _PEOPLE}

@@ -1,0 +1,151 @@
+"""Bearer tokens: signing, verification and the principal of the current request.
+
+Access tokens are short-lived HS256 JWTs. The algorithm is pinned (never taken from the
+token), ``iss``/``aud``/``exp``/``iat``/``jti``/``typ`` are required, and the ``kid``
+header selects one of the configured keys so keys can rotate without logging anyone out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from flask import current_app, g, request
+
+from wallet_api.clock import utcnow
+from wallet_api.extensions.problems import Forbidden, TokenExpired, TokenInvalid, TokenMissing
+
+ALGORITHM = "HS256"
+ACCESS = "access"
+DEVICE = "device"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: a person (``user``) or a store scanner (``device``)."""
+
+    kind: str
+    id: uuid.UUID
+    role: str | None = None
+    store_id: uuid.UUID | None = None
+    user: Any = None  # the User row, loaded once per request
+
+    @property
+    def scope(self) -> str:
+        """Namespace for per-principal records such as idempotency keys."""
+        return f"{self.kind}:{self.id}"
+
+
+# Loaders registered by the domains that own users and devices, so this module does not
+# import them. Each returns the loaded object or None when it no longer exists/is revoked.
+_loaders: dict[str, Callable[[dict[str, Any]], Principal | None]] = {}
+
+
+def register_principal_loader(
+    token_type: str, loader: Callable[[dict[str, Any]], Principal | None]
+) -> None:
+    _loaders[token_type] = loader
+
+
+def encode_token(claims: dict[str, Any], token_type: str, ttl: int) -> str:
+    config = current_app.config
+    now = utcnow()
+    payload = {
+        **claims,
+        "typ": token_type,
+        "iss": config["WALLET_JWT_ISSUER"],
+        "aud": config["WALLET_JWT_AUDIENCE"],
+        "iat": now,
+        "nbf": now - timedelta(seconds=5),
+        "exp": now + timedelta(seconds=ttl),
+        "jti": uuid.uuid4().hex,
+    }
+    kid = config["WALLET_JWT_CURRENT_KID"]
+    return jwt.encode(
+        payload, config["WALLET_JWT_KEYS"][kid], algorithm=ALGORITHM, headers={"kid": kid}
+    )
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    config = current_app.config
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid("The token is malformed.") from exc
+    key = config["WALLET_JWT_KEYS"].get(header.get("kid", ""))
+    if key is None:
+        raise TokenInvalid("The token was signed with an unknown key.")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[ALGORITHM],
+            audience=config["WALLET_JWT_AUDIENCE"],
+            issuer=config["WALLET_JWT_ISSUER"],
+            options={
+                "require": ["exp", "iat", "iss", "aud", "sub", "jti", "typ"],
+                # Time is checked below against the service clock (see wallet_api.clock),
+                # the same clock that minted the token.
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid() from exc
+    now = utcnow().timestamp()
+    if not isinstance(claims["exp"], int | float) or claims["exp"] <= now:
+        raise TokenExpired()
+    if claims.get("nbf", 0) > now:
+        raise TokenInvalid("The token is not valid yet.")
+    return claims
+
+
+def _bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenMissing()
+    return token.strip()
+
+
+def authenticate(roles: Iterable[str]) -> Principal:
+    """Verify the bearer token and check the principal holds one of ``roles``."""
+    roles = tuple(roles)
+    claims = decode_token(_bearer_token())
+    loader = _loaders.get(claims["typ"])
+    if loader is None:
+        raise TokenInvalid("This kind of token is not accepted here.")
+    principal = loader(claims)
+    if principal is None:
+        raise TokenInvalid("The account behind this token no longer exists or was revoked.")
+    if not _allowed(principal, roles):
+        raise Forbidden("Your account may not do this.")
+    g.principal = principal
+    return principal
+
+
+def _allowed(principal: Principal, roles: tuple[str, ...]) -> bool:
+    if principal.kind == DEVICE:
+        return "device" in roles
+    role = principal.role
+    if "customer" in roles:
+        return True  # every person, staff and admins included, is a customer of the chain
+    if "staff" in roles and role in ("staff", "admin"):
+        return True
+    return "admin" in roles and role == "admin"
+
+
+def current_principal() -> Principal:
+    principal = g.get("principal")
+    if principal is None:  # a route without @blp.auth asked for it: a programming error
+        raise RuntimeError("current_principal() outside an authenticated route")
+    return principal
+
+
+def optional_principal() -> Principal | None:
+    return g.get("principal")

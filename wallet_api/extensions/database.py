@@ -1,0 +1,108 @@
+"""The SQLAlchemy base, shared column types and engine behaviour per database."""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, mapped_column
+
+from wallet_api.clock import utcnow
+
+# Stable constraint names from the first migration on, so later migrations can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database.
+
+    PostgreSQL keeps the zone; SQLite drops it, so values are normalised to UTC on the way
+    in and marked UTC on the way out. Naive datetimes are refused: they are always a bug.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# BIGINT keys on PostgreSQL; SQLite only autoincrements a column typed exactly INTEGER.
+BigIntKey = BigInteger().with_variant(Integer, "sqlite")
+
+uuid_pk = Annotated[uuid.UUID, mapped_column(primary_key=True, default=uuid.uuid4)]
+bigint_pk = Annotated[int, mapped_column(BigIntKey, primary_key=True, autoincrement=True)]
+created_at = Annotated[datetime, mapped_column(UTCDateTime(), default=utcnow, nullable=False)]
+timestamp = Annotated[datetime, mapped_column(UTCDateTime())]
+money = Annotated[int, mapped_column(BigInteger, nullable=False)]
+short_text = Annotated[str, mapped_column(String(120))]
+
+
+def str_enum(cls: type[enum.Enum], length: int = 24) -> Enum:
+    """An enum stored by its value as a plain string (no native type to migrate)."""
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+# --- SQLite: real transactions -------------------------------------------------------
+# pysqlite opens transactions lazily and never with BEGIN IMMEDIATE, so two requests can
+# both read a balance and then fail to upgrade to a write lock ("database is locked").
+# We take over: every transaction that may write starts with BEGIN IMMEDIATE and waits
+# (busy timeout) for the single writer slot; requests known to be read-only use a plain
+# BEGIN and, under WAL, never wait for writers.
+_read_only: contextvars.ContextVar[bool] = contextvars.ContextVar("read_only", default=False)
+
+
+def mark_read_only(value: bool) -> contextvars.Token[bool]:
+    return _read_only.set(value)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, see _sqlite_begin
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")

@@ -1,0 +1,137 @@
+"""``Idempotency-Key`` for every request that moves money.
+
+The key row is inserted in the same database transaction as the money movement and holds
+the response, so it is either committed with its effects or not at all:
+
+* the same key and body again -> the stored response, nothing moves again;
+* the same key with another body (or on another endpoint) -> 422 ``idempotency_key_reused``;
+* two requests racing with one key -> the second waits on the unique index (PostgreSQL) or
+  the write lock (SQLite) and then replays the first one's response.
+
+A request that fails (4xx) rolls back with its key, so a corrected retry may use it again.
+Keys are scoped per principal and kept at least 24 hours (``wallet-api idempotency purge``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Response, make_response, request
+from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wallet_api.clock import utcnow
+from wallet_api.extensions.auth import current_principal
+from wallet_api.extensions.database import UTCDateTime, bigint_pk, created_at, db
+from wallet_api.extensions.problems import BadRequest, Unprocessable
+
+KEEP_FOR = timedelta(hours=48)
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+class IdempotencyKeyMissing(BadRequest):
+    code, title = "idempotency_key_missing", "An Idempotency-Key header is required"
+
+
+class IdempotencyKeyReused(Unprocessable):
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was used for a different request"
+
+
+class IdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
+
+    id: Mapped[bigint_pk]
+    scope: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_location: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[created_at] = mapped_column(index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def _fingerprint() -> str:
+    body = request.get_json(silent=True)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    raw = f"{request.method} {request.path}?{request.query_string.decode()}\n{canonical}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _read_key() -> str:
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        raise IdempotencyKeyMissing("Send a unique Idempotency-Key header with this request.")
+    if len(key) > 255 or not key.isprintable():
+        raise IdempotencyKeyMissing("The Idempotency-Key must be 1-255 printable characters.")
+    return key
+
+
+def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body or endpoint."
+        )
+    response = Response(
+        record.response_body or "", status=record.response_status, mimetype="application/json"
+    )
+    if record.response_location:
+        response.headers["Location"] = record.response_location
+    response.headers[REPLAYED_HEADER] = "true"
+    return response
+
+
+def _find(scope: str, key: str) -> IdempotencyKey | None:
+    return db.session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    )
+
+
+def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = _read_key()
+        scope = current_principal().scope
+        fingerprint = _fingerprint()
+        existing = _find(scope, key)
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        record = IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow())
+        db.session.add(record)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another request with this key committed first; it holds the answer.
+            db.session.rollback()
+            existing = _find(scope, key)
+            if existing is None:  # pragma: no cover - the winner rolled back meanwhile
+                raise
+            return _replay(existing, fingerprint)
+        response = make_response(view(*args, **kwargs))
+        record.response_status = response.status_code
+        record.response_body = response.get_data(as_text=True)
+        record.response_location = response.headers.get("Location")
+        record.completed_at = utcnow()
+        return response
+
+    return wrapper
+
+
+def purge_expired_keys(now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - KEEP_FOR
+    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    return result.rowcount or 0
+
+
+def new_key() -> str:
+    """A fresh key, for server-side callers and tests."""
+    return uuid.uuid4().hex

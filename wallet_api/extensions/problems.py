@@ -1,0 +1,157 @@
+"""Errors as ``application/problem+json`` (RFC 9457) with a stable machine ``code``.
+
+Domains raise subclasses of :class:`ApiError`; one handler renders them. Each domain keeps
+its own errors in ``errors.py``; the generic ones live here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+import marshmallow as ma
+from flask import Response
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+class ApiError(Exception):
+    """An error the client can act on. Subclasses set ``status``, ``code`` and ``title``."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class BadRequest(ApiError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class Unauthorized(ApiError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class TokenMissing(Unauthorized):
+    code, title = "token_missing", "A bearer token is required"
+
+
+class TokenInvalid(Unauthorized):
+    code, title = "token_invalid", "The token is not valid"
+
+
+class TokenExpired(Unauthorized):
+    code, title = "token_expired", "The token has expired"
+
+
+class Forbidden(ApiError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(ApiError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(ApiError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Gone(ApiError):
+    status, code, title = 410, "gone", "Gone"
+
+
+class Unprocessable(ApiError):
+    status, code, title = 422, "unprocessable", "The request cannot be processed"
+
+
+class ValidationFailed(Unprocessable):
+    code, title = "validation_error", "The request is not valid"
+
+
+class RateLimited(ApiError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+# Codes for errors raised by Flask, Werkzeug and webargs rather than by our own code.
+HTTP_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def problem_type(code: str) -> str:
+    return f"urn:bean-wallet:problem:{code}"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def render_api_error(error: ApiError) -> Response:
+    return problem_response(
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        errors=error.errors,
+        headers=error.headers,
+        extra=error.extra,
+    )
+
+
+class ProblemSchema(ma.Schema):
+    """The problem+json payload (documentation only; responses are built above)."""
+
+    type = ma.fields.String(required=True, metadata={"description": "URN of the problem type"})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    code = ma.fields.String(required=True, metadata={"description": "Stable machine code"})
+    errors = ma.fields.Dict(metadata={"description": "Validation errors by field"})

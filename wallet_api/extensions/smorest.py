@@ -1,0 +1,137 @@
+"""flask-smorest, subclassed once: problem+json errors, security docs, idempotency docs.
+
+Routes import ``Api``/``Blueprint``/``Schema`` from ``wallet_api.extensions``, never from
+flask_smorest directly, so the rules below hold for every endpoint.
+"""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import flask_smorest
+import marshmallow as ma
+from flask import current_app
+from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import HTTPException
+
+from wallet_api.extensions.problems import (
+    HTTP_STATUS_CODES,
+    PROBLEM_MIMETYPE,
+    ProblemSchema,
+    problem_response,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Schema(ma.Schema):
+    """Base schema: unknown fields are an error, so typos never pass silently."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # Same components as flask-smorest registers, documented as problem+json, which is
+        # what handle_http_exception and the ApiError handler actually send.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_MIMETYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+        status = error.code or 500
+        code = HTTP_STATUS_CODES.get(status, "http_error")
+        try:
+            title = http.HTTPStatus(status).phrase
+        except ValueError:
+            title = "Error"
+        detail = error.description if status < 500 else "An unexpected error occurred."
+        errors = None
+        headers: dict[str, str] = {}
+        data = getattr(error, "data", None) or {}
+        messages = data.get("errors") or data.get("messages")
+        if messages:
+            # webargs nests messages by location ({"json": {...}}); clients want fields.
+            if isinstance(messages, dict) and len(messages) == 1:
+                ((location, by_field),) = messages.items()
+                if location in ("json", "query", "headers", "path", "view_args", "files"):
+                    messages = by_field
+            errors = messages if isinstance(messages, dict) else {"_schema": messages}
+            if status == 400:
+                code, detail = "malformed_json", "The request body is not valid JSON."
+                errors = None
+            elif status == 422:
+                detail = "Some fields are not valid; see errors."
+        headers.update(data.get("headers") or {})
+        if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        if status >= 500:
+            current_app.logger.error("unhandled error", exc_info=error.__cause__ or error)
+        return problem_response(status, code, title, detail, errors=errors, headers=headers)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    def auth(self, *roles: str) -> Callable[[F], F]:
+        """Require a bearer token whose principal has one of ``roles``.
+
+        Roles: ``customer`` (any signed-in person), ``staff``, ``admin``, ``device`` (a
+        store scanner). Documents the security scheme and the 401/403 answers.
+        """
+        from wallet_api.extensions.auth import authenticate
+
+        def decorator(func: F) -> F:
+            @wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                authenticate(roles)
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
+            wrapper = self.alt_response(401, response="UNAUTHORIZED")(wrapper)
+            wrapper = self.alt_response(403, response="FORBIDDEN")(wrapper)
+            return wrapper  # type: ignore[return-value]
+
+        return decorator
+
+    def idempotent(self, func: F) -> F:
+        """Require an ``Idempotency-Key`` and replay the first answer to a retry."""
+        from wallet_api.extensions.idempotency import idempotent
+
+        wrapper = idempotent(func)
+        wrapper = self.doc(
+            parameters=[
+                {
+                    "in": "header",
+                    "name": "Idempotency-Key",
+                    "required": True,
+                    "description": "A unique key per operation (1-255 printable characters); "
+                    "a retry with the same key and body returns the first response.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            ]
+        )(wrapper)
+        wrapper = self.alt_response(400, response="BAD_REQUEST")(wrapper)
+        wrapper = self.alt_response(422, response="UNPROCESSABLE_ENTITY")(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    def problems(self, *statuses: int) -> Callable[[F], F]:
+        """Document the error statuses an operation can answer besides success."""
+
+        def decorator(func: F) -> F:
+            for status in statuses:
+                func = self.alt_response(status, response=http.HTTPStatus(status).name)(func)
+            return func
+
+        return decorator

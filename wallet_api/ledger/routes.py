@@ -1,0 +1,17 @@
+from flask.views import MethodView
+
+from wallet_api.extensions import Blueprint
+from wallet_api.ledger import service
+from wallet_api.ledger.schemas import VerifyReportSchema
+
+blp = Blueprint("ledger", __name__, url_prefix="/v1/ledger", description="Ledger operations")
+
+
+@blp.route("/verify")
+class Verify(MethodView):
+    @blp.auth("admin")
+    @blp.response(200, VerifyReportSchema)
+    def get(self):
+        """Check the ledger invariants (admin)"""
+        checks = service.verify_ledger()
+        return {"ok": all(c.ok for c in checks), "checks": checks}

@@ -1,0 +1,399 @@
+"""The only code that moves money (and points).
+
+``post_transaction`` writes one balanced transaction: it locks the customer accounts it
+touches (in sorted id order, so two postings never wait on each other in a cycle), checks
+their balances, appends the entries and updates the cached balances, all inside the
+caller's database transaction. It flushes; the request commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.ledger.errors import (
+    AccountClosed,
+    BalanceLimitExceeded,
+    InsufficientFunds,
+    InsufficientPoints,
+    UnbalancedTransaction,
+)
+from wallet_api.ledger.models import (
+    CUSTOMER_KINDS,
+    POINTS_UNIT,
+    Account,
+    AccountKind,
+    LedgerEntry,
+    LedgerTransaction,
+)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """``amount`` flows into ``account_id``: positive credits it, negative debits it."""
+
+    account_id: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class _SystemAccount:
+    id: int
+    unit: str
+    kind: AccountKind
+
+
+# System accounts never change unit or kind, so one lookup per process is enough; this
+# keeps hot system accounts out of the locked set entirely.
+_system_accounts: dict[int, _SystemAccount] = {}
+
+
+def currency() -> str:
+    from flask import current_app
+
+    return current_app.config["WALLET_CURRENCY"]
+
+
+# --- opening accounts ------------------------------------------------------------------
+
+
+def _get_or_create(key: str, **values: Any) -> Account:
+    account = db.session.scalar(select(Account).where(Account.key == key))
+    if account is not None:
+        return account
+    try:
+        with db.session.begin_nested():
+            account = Account(key=key, created_at=utcnow(), **values)
+            db.session.add(account)
+    except IntegrityError:
+        # Opened concurrently by another request; theirs is as good as ours.
+        account = db.session.scalar(select(Account).where(Account.key == key))
+        if account is None:  # pragma: no cover
+            raise
+    return account
+
+
+def open_customer_accounts(user_id: uuid.UUID) -> Account:
+    """The wallet of a new customer (points accounts are opened by loyalty)."""
+    return wallet_account(user_id)
+
+
+def wallet_account(user_id: uuid.UUID) -> Account:
+    return _get_or_create(
+        f"wallet:{user_id}", kind=AccountKind.WALLET, unit=currency(), user_id=user_id, balance=0
+    )
+
+
+def points_account(user_id: uuid.UUID) -> Account:
+    return _get_or_create(
+        f"points:{user_id}", kind=AccountKind.POINTS, unit=POINTS_UNIT, user_id=user_id, balance=0
+    )
+
+
+def system_account(kind: AccountKind, store_id: uuid.UUID | None = None) -> Account:
+    if kind in CUSTOMER_KINDS:
+        raise ValueError(f"{kind} is a customer account")
+    unit = POINTS_UNIT if kind is AccountKind.POINTS_ISSUED else currency()
+    key = f"{kind.value}:{store_id}" if store_id else f"{kind.value}:{unit}"
+    return _get_or_create(key, kind=kind, unit=unit, store_id=store_id, balance=None)
+
+
+def close_account(account: Account) -> None:
+    account.is_closed = True
+
+
+# --- posting ---------------------------------------------------------------------------
+
+
+def _system_accounts_for(ids: Iterable[int]) -> dict[int, _SystemAccount]:
+    missing = [i for i in ids if i not in _system_accounts]
+    if missing:
+        rows = db.session.execute(
+            select(Account.id, Account.unit, Account.kind).where(
+                Account.id.in_(missing), Account.balance.is_(None)
+            )
+        )
+        for row in rows:
+            _system_accounts[row.id] = _SystemAccount(row.id, row.unit, row.kind)
+    return {i: _system_accounts[i] for i in ids if i in _system_accounts}
+
+
+def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Account]:
+    """Lock customer accounts in ascending id order (``FOR NO KEY UPDATE`` on PostgreSQL).
+
+    On SQLite the request already holds the database's write lock (BEGIN IMMEDIATE).
+    Returns the locked accounts with fresh balances; system account ids are ignored.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    stmt = (
+        select(Account)
+        .where(Account.id.in_(wanted), Account.balance.is_not(None))
+        .order_by(Account.id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    return {a.id: a for a in db.session.scalars(stmt)}
+
+
+def post_transaction(
+    kind: str,
+    legs: Sequence[Leg],
+    *,
+    memo: str = "",
+    meta: Mapping[str, Any] | None = None,
+    event_at: datetime | None = None,
+    max_balance: int | None = None,
+) -> LedgerTransaction:
+    """Post one balanced transaction; raises before writing anything if a rule fails.
+
+    ``max_balance`` caps every credited customer wallet (the configured maximum balance).
+    """
+    if len(legs) < 2:
+        raise UnbalancedTransaction("a transaction needs at least two legs")
+    for leg in legs:
+        if type(leg.amount) is not int or leg.amount == 0:
+            raise UnbalancedTransaction(f"leg amounts are non-zero integers, got {leg.amount!r}")
+
+    account_ids = {leg.account_id for leg in legs}
+    customers = lock_customer_accounts(account_ids)
+    systems = _system_accounts_for(account_ids - customers.keys())
+    unknown = account_ids - customers.keys() - systems.keys()
+    if unknown:
+        raise UnbalancedTransaction(f"unknown accounts {sorted(unknown)}")
+
+    totals: dict[str, int] = defaultdict(int)
+    deltas: dict[int, int] = defaultdict(int)
+    for leg in legs:
+        unit = (
+            customers[leg.account_id].unit
+            if leg.account_id in customers
+            else systems[leg.account_id].unit
+        )
+        totals[unit] += leg.amount
+        deltas[leg.account_id] += leg.amount
+    if any(totals.values()):
+        raise UnbalancedTransaction(f"legs do not sum to zero: {dict(totals)}")
+
+    for account_id in sorted(customers):
+        account = customers[account_id]
+        delta = deltas[account_id]
+        if account.is_closed:
+            raise AccountClosed("This wallet is closed.")
+        new_balance = (account.balance or 0) + delta
+        if new_balance < 0:
+            if account.kind is AccountKind.POINTS:
+                raise InsufficientPoints(
+                    f"This needs {-delta} points; {account.balance} are available.",
+                    balance=account.balance,
+                )
+            raise InsufficientFunds(
+                f"This needs {-delta} {account.unit} cents; the balance is {account.balance}.",
+                balance=account.balance,
+                currency=account.unit,
+            )
+        if (
+            delta > 0
+            and max_balance is not None
+            and account.kind is AccountKind.WALLET
+            and new_balance > max_balance
+        ):
+            raise BalanceLimitExceeded(
+                f"A wallet holds at most {max_balance} cents; this would make it {new_balance}.",
+                max_balance=max_balance,
+            )
+
+    now = utcnow()
+    transaction = LedgerTransaction(
+        kind=kind,
+        memo=memo,
+        meta=dict(meta or {}),
+        event_at=event_at or now,
+        created_at=now,
+    )
+    db.session.add(transaction)
+    db.session.flush()
+
+    running = {i: a.balance or 0 for i, a in customers.items()}
+    rows = []
+    for leg in legs:
+        balance_after = None
+        if leg.account_id in running:
+            running[leg.account_id] += leg.amount
+            balance_after = running[leg.account_id]
+        rows.append(
+            {
+                "transaction_id": transaction.id,
+                "account_id": leg.account_id,
+                "amount": leg.amount,
+                "balance_after": balance_after,
+                "created_at": now,
+            }
+        )
+    db.session.execute(insert(LedgerEntry), rows)
+    for account_id, account in customers.items():
+        account.balance = running[account_id]
+        account.version += 1
+    db.session.flush()
+    return transaction
+
+
+def transfer(
+    kind: str,
+    source: Account,
+    destination: Account,
+    amount: int,
+    **kwargs: Any,
+) -> LedgerTransaction:
+    """The common two-leg case: ``amount`` from ``source`` to ``destination``."""
+    if type(amount) is not int or amount <= 0:
+        raise UnbalancedTransaction("a transfer amount is a positive integer")
+    return post_transaction(kind, [Leg(source.id, -amount), Leg(destination.id, amount)], **kwargs)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def balance_of(account: Account) -> int:
+    """Cached for customer accounts; summed from entries for system accounts."""
+    if account.balance is not None:
+        return account.balance
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+            LedgerEntry.account_id == account.id
+        )
+    )
+    return int(total or 0)
+
+
+def account_by_key(key: str) -> Account | None:
+    return db.session.scalar(select(Account).where(Account.key == key))
+
+
+def get_transaction(public_id: uuid.UUID) -> LedgerTransaction | None:
+    return db.session.scalar(
+        select(LedgerTransaction).where(LedgerTransaction.public_id == public_id)
+    )
+
+
+# --- verification ----------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    name: str
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def verify_ledger(limit: int = 20) -> list[Check]:
+    """The invariants of DESIGN.md, each as a query that returns the offending rows."""
+    e, a, t = LedgerEntry, Account, LedgerTransaction
+    checks: list[Check] = []
+
+    unbalanced = db.session.execute(
+        select(e.transaction_id, a.unit, func.sum(e.amount))
+        .join(a, a.id == e.account_id)
+        .group_by(e.transaction_id, a.unit)
+        .having(func.sum(e.amount) != 0)
+        .limit(limit)
+    )
+    checks.append(
+        Check(
+            "every transaction sums to zero per unit",
+            [f"transaction {tid} {unit} sums to {s}" for tid, unit, s in unbalanced],
+        )
+    )
+
+    legs = (
+        select(t.id, func.count(e.id).label("n"))
+        .outerjoin(e, e.transaction_id == t.id)
+        .group_by(t.id)
+        .subquery()
+    )
+    thin = db.session.execute(select(legs.c.id, legs.c.n).where(legs.c.n < 2).limit(limit))
+    checks.append(
+        Check(
+            "every transaction has at least two entries",
+            [f"transaction {tid} has {n} entries" for tid, n in thin],
+        )
+    )
+
+    sums = select(e.account_id, func.sum(e.amount).label("total")).group_by(e.account_id).subquery()
+    drift = db.session.execute(
+        select(a.key, a.balance, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == a.id)
+        .where(a.balance.is_not(None), a.balance != func.coalesce(sums.c.total, 0))
+        .limit(limit)
+    )
+    checks.append(
+        Check(
+            "every cached balance equals the sum of its entries",
+            [f"{key}: cached {bal}, entries {total}" for key, bal, total in drift],
+        )
+    )
+
+    negative = db.session.execute(
+        select(a.key, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.account_id == a.id)
+        .where(
+            a.kind.in_([k.value for k in CUSTOMER_KINDS]),
+            (a.balance < 0) | (func.coalesce(sums.c.total, 0) < 0),
+        )
+        .limit(limit)
+    )
+    checks.append(
+        Check(
+            "no customer balance is negative",
+            [f"{key}: {total}" for key, total in negative],
+        )
+    )
+
+    totals = db.session.execute(
+        select(a.unit, func.sum(e.amount))
+        .join(a, a.id == e.account_id)
+        .group_by(a.unit)
+        .having(func.sum(e.amount) != 0)
+    )
+    checks.append(
+        Check(
+            "all accounts together total zero per unit",
+            [f"{unit} totals {s}" for unit, s in totals],
+        )
+    )
+
+    after = db.session.execute(
+        select(a.key, e.id, e.balance_after)
+        .join(a, a.id == e.account_id)
+        .where(a.balance.is_not(None), e.balance_after.is_(None))
+        .limit(limit)
+    )
+    checks.append(
+        Check(
+            "every customer entry records the balance after it",
+            [f"{key}: entry {eid}" for key, eid, _ in after],
+        )
+    )
+    return checks
+
+
+def ledger_ok() -> bool:
+    return all(check.ok for check in verify_ledger())
+
+
+def clear_account_cache() -> None:
+    """Forget cached system accounts (tests that recreate the database call this)."""
+    _system_accounts.clear()
