@@ -31,4 +31,8 @@ def _person(email: str) -> User:
 
 
 def seed_demo_data() -> dict[str, User]:
-    return {email: _person(email) for email in _PEOPLE}
+    from wallet_api.catalog.demo import seed_menu
+
+    people = {email: _person(email) for email in _PEOPLE}
+    seed_menu()
+    return people

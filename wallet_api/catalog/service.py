@@ -1,0 +1,170 @@
+"""The menu and the one place that prices an order line."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from wallet_api.catalog.errors import (
+    IngredientNotFound,
+    ItemUnavailable,
+    NameTaken,
+    ProductNotFound,
+    SizeUnavailable,
+)
+from wallet_api.catalog.models import Ingredient, Product, ProductPrice, Size
+from wallet_api.extensions import db
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """An order line priced now; ``snapshot`` is what the barista makes, kept forever."""
+
+    kind: str  # "product" or "blend"
+    item_id: uuid.UUID
+    name: str
+    size: str
+    quantity: int
+    unit_price: int
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+    def receipt(self) -> dict[str, Any]:
+        """The line as it appears on receipts and in wallet history."""
+        data = asdict(self)
+        data["item_id"] = str(self.item_id)
+        data["total"] = self.total
+        return data
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def list_products(*, include_hidden: bool = False) -> list[Product]:
+    stmt = select(Product).order_by(Product.category, Product.name)
+    if not include_hidden:
+        stmt = stmt.where(Product.is_available.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def list_ingredients(*, include_hidden: bool = False) -> list[Ingredient]:
+    stmt = select(Ingredient).order_by(Ingredient.kind, Ingredient.name)
+    if not include_hidden:
+        stmt = stmt.where(Ingredient.is_available.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+def get_product(product_id: uuid.UUID) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+def get_ingredient(ingredient_id: uuid.UUID) -> Ingredient:
+    ingredient = db.session.get(Ingredient, ingredient_id)
+    if ingredient is None:
+        raise IngredientNotFound()
+    return ingredient
+
+
+# --- managing the menu (admins) -------------------------------------------------------
+
+
+def _flush_named() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise NameTaken("An item with this name already exists.") from exc
+
+
+def create_product(data: Mapping[str, Any]) -> Product:
+    prices = [ProductPrice(size=p["size"], price=p["price"]) for p in data["prices"]]
+    product = Product(**{k: v for k, v in data.items() if k != "prices"}, prices=prices)
+    db.session.add(product)
+    _flush_named()
+    return product
+
+
+def update_product(product: Product, changes: Mapping[str, Any]) -> Product:
+    for name, value in changes.items():
+        if name == "prices":
+            # Old receipts keep their own snapshot; replacing today's prices is safe. The old
+            # rows go first: the unit of work would insert the new ones before deleting.
+            product.prices.clear()
+            db.session.flush()
+            product.prices = [ProductPrice(size=p["size"], price=p["price"]) for p in value]
+        else:
+            setattr(product, name, value)
+    _flush_named()
+    return product
+
+
+def create_ingredient(data: Mapping[str, Any]) -> Ingredient:
+    ingredient = Ingredient(**data)
+    db.session.add(ingredient)
+    _flush_named()
+    return ingredient
+
+
+def update_ingredient(ingredient: Ingredient, changes: Mapping[str, Any]) -> Ingredient:
+    for name, value in changes.items():
+        setattr(ingredient, name, value)
+    _flush_named()
+    return ingredient
+
+
+def hide(item: Product | Ingredient) -> None:
+    """ "Deleting" takes an item off the menu; history keeps referring to it."""
+    item.is_available = False
+    db.session.flush()
+
+
+# --- pricing -----------------------------------------------------------------------------
+
+
+def price_product(product_id: uuid.UUID, size: Size | str, quantity: int = 1) -> PricedLine:
+    product = db.session.get(Product, product_id)
+    if product is None or not product.is_available:
+        raise ItemUnavailable(
+            "This drink is not on the menu.", errors={"product_id": [str(product_id)]}
+        )
+    size = Size(size)
+    price = product.price_for(size)
+    if price is None:
+        raise SizeUnavailable(f"{product.name} is not offered in size {size.value}.")
+    return PricedLine(
+        kind="product",
+        item_id=product.id,
+        name=product.name,
+        size=size.value,
+        quantity=quantity,
+        unit_price=price,
+        snapshot={"product": product.name, "size": size.value},
+    )
+
+
+def price_lines(
+    lines: Iterable[Mapping[str, Any]], *, viewer_id: uuid.UUID | None
+) -> list[PricedLine]:
+    """Price order lines (``OrderLineSchema``) at today's menu prices.
+
+    Blends are priced by the blends domain (their own composition), standard drinks here.
+    """
+    priced: list[PricedLine] = []
+    for line in lines:
+        if line.get("blend_id") is not None:
+            # Blends are priced by the blends domain once it exists.
+            raise ItemUnavailable("Blends cannot be ordered yet.", errors={"blend_id": ["unknown"]})
+        else:
+            priced.append(price_product(line["product_id"], line["size"], line.get("quantity", 1)))
+    return priced
