@@ -71,3 +71,16 @@ def test_migrations_have_one_head(app):
 
     with app.app_context():
         assert len(expected_heads()) == 1
+
+
+def test_a_required_body_that_is_missing_is_400(api):
+    anna = api.register("Anna")
+    problem(api.request("PATCH", "/v1/me", as_=anna), 400, "body_required")
+
+
+def test_booleans_are_strict(api):
+    ada = api.admin()
+    response = api.post(
+        "/v1/catalog/ingredients", {"kind": "milk", "name": "Oat", "is_available": 1}, as_=ada
+    )
+    assert "is_available" in problem(response, 422, "validation_error")["errors"]

@@ -61,7 +61,7 @@ class Refresh(MethodView):
 @blp.route("/auth/logout")
 class Logout(MethodView):
     @blp.auth("customer")
-    @blp.arguments(LogoutSchema)
+    @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     def post(self, data):
         """Revoke the refresh token family (or all of them without a token)"""

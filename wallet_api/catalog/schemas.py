@@ -2,7 +2,7 @@ import marshmallow as ma
 
 from wallet_api.catalog.models import IngredientKind, Size
 from wallet_api.extensions import Schema
-from wallet_api.extensions.fields import Cents, StrictInteger
+from wallet_api.extensions.fields import Cents, StrictBoolean, StrictInteger
 
 SIZES = [s.value for s in Size]
 
@@ -28,7 +28,7 @@ class ProductSchema(Schema):
         required=True,
         validate=[ma.validate.Length(min=1, max=len(SIZES)), _unique_sizes],
     )
-    is_available = ma.fields.Boolean(load_default=True)
+    is_available = StrictBoolean(load_default=True)
 
 
 class ProductPatchSchema(Schema):
@@ -39,7 +39,7 @@ class ProductPatchSchema(Schema):
         ma.fields.Nested(PriceSchema),
         validate=[ma.validate.Length(min=1, max=len(SIZES)), _unique_sizes],
     )
-    is_available = ma.fields.Boolean()
+    is_available = StrictBoolean()
 
 
 class IngredientSchema(Schema):
@@ -49,7 +49,7 @@ class IngredientSchema(Schema):
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
     price_delta = Cents(load_default=0, minimum=0, maximum=10_00)
     origin = ma.fields.String(load_default=None, allow_none=True)
-    is_available = ma.fields.Boolean(load_default=True)
+    is_available = StrictBoolean(load_default=True)
 
 
 class IngredientPatchSchema(Schema):
@@ -57,7 +57,7 @@ class IngredientPatchSchema(Schema):
     description = ma.fields.String(validate=ma.validate.Length(max=500))
     price_delta = Cents(minimum=0, maximum=10_00)
     origin = ma.fields.String(allow_none=True)
-    is_available = ma.fields.Boolean()
+    is_available = StrictBoolean()
 
 
 class CatalogSchema(Schema):

@@ -23,3 +23,10 @@ class StrictInteger(ma.fields.Integer):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(strict=True, **kwargs)
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """JSON true/false only: 0, 1, "yes" and "true" are refused, as the spec says."""
+
+    truthy = frozenset({True})
+    falsy = frozenset({False})
