@@ -28,5 +28,8 @@ class StrictInteger(ma.fields.Integer):
 class StrictBoolean(ma.fields.Boolean):
     """JSON true/false only: 0, 1, "yes" and "true" are refused, as the spec says."""
 
-    truthy = frozenset({True})
-    falsy = frozenset({False})
+    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+        # 1 == True in Python, so a truthy set cannot tell them apart; check the type.
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
