@@ -26,6 +26,8 @@ DOMAINS = (
     "wallet_api.ops",
     "wallet_api.auth",
     "wallet_api.ledger",
+    "wallet_api.social",
+    "wallet_api.transfers",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
