@@ -18,6 +18,13 @@ from wallet_api.social.schemas import (
 
 blp = Blueprint("social", __name__, url_prefix="/v1", description="Friends and notifications")
 
+ASKING = (
+    "By handle, an unknown handle is 404 and a refusal says why. By email or phone the "
+    "answer is always 201, whether or not an account exists (a request that cannot be "
+    "delivered stays visible to the requester only). Declines are quiet: the requester "
+    "keeps seeing the request as pending until the cool-down ends."
+)
+
 
 @blp.route("/friend-requests")
 class FriendRequests(MethodView):
@@ -25,6 +32,7 @@ class FriendRequests(MethodView):
     @blp.arguments(FriendRequestCreateSchema)
     @blp.response(201, FriendRequestSchema)
     @blp.problems(404, 409, 422)
+    @blp.doc(description=ASKING)
     def post(self, data):
         """Ask someone to be friends, by handle, email or phone"""
         return service.send_friend_request(current_principal().user, **data)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -147,7 +147,7 @@ def list_friends(user: User, *, limit: int, cursor: str | None) -> dict[str, Any
 
 def unfriend(user: User, other_id: uuid.UUID) -> None:
     friendship = db.session.scalar(select(Friendship).where(_friendship(user.id, other_id)))
-    if friendship is None or user.id == other_id:
+    if friendship is None:
         raise FriendNotFound("This person is not your friend.")
     db.session.delete(friendship)
     db.session.flush()
@@ -177,23 +177,13 @@ def _close_requests_between(a: User, b: User) -> None:
     )
 
     def undelivered_to(requester: User, other: User) -> ColumnElement[bool]:
-        named = [
-            and_(
-                FriendRequest.contact_kind == ContactKind.HANDLE,
-                FriendRequest.contact == other.handle,
-            ),
-            and_(
-                FriendRequest.contact_kind == ContactKind.EMAIL,
-                FriendRequest.contact == other.email,
-            ),
-        ]
+        contacts = [(ContactKind.HANDLE, other.handle), (ContactKind.EMAIL, other.email)]
         if other.phone:
-            named.append(
-                and_(
-                    FriendRequest.contact_kind == ContactKind.PHONE,
-                    FriendRequest.contact == other.phone,
-                )
-            )
+            contacts.append((ContactKind.PHONE, other.phone))
+        named = [
+            and_(FriendRequest.contact_kind == kind, FriendRequest.contact == value)
+            for kind, value in contacts
+        ]
         return and_(FriendRequest.requester_id == requester.id, or_(*named))
 
     db.session.execute(
@@ -210,7 +200,7 @@ def _close_requests_between(a: User, b: User) -> None:
 # --- friend requests -------------------------------------------------------------------
 
 
-def _cooldown_start() -> Any:
+def _cooldown_start() -> datetime:
     days = current_app.config["WALLET_FRIEND_REQUEST_COOLDOWN_DAYS"]
     return utcnow() - timedelta(days=days)
 

@@ -17,6 +17,10 @@ class Transfers(MethodView):
     @blp.arguments(TransferCreateSchema)
     @blp.response(201, TransferSchema)
     @blp.problems(402, 404, 409)
+    @blp.doc(
+        description="`to` must be a friend (anyone else: 422 `not_a_friend`). At most "
+        "`WALLET_DAILY_TRANSFER_LIMIT` cents in any 24 hours (rolling window)."
+    )
     def post(self, data):
         """Send credit to a friend"""
         return service.send_credit(current_principal().user, **data)
