@@ -62,6 +62,7 @@ class Settings:
     min_top_up: int = 500
     max_top_up: int = 25_000
     daily_transfer_limit: int = 20_000
+    friend_request_cooldown_days: int = 30
     pay_code_ttl: int = 60
     max_live_pay_codes: int = 3
     gift_ttl_days: int = 90
@@ -101,6 +102,7 @@ class Settings:
             min_top_up=_env_int("MIN_TOP_UP", 500),
             max_top_up=_env_int("MAX_TOP_UP", 25_000),
             daily_transfer_limit=_env_int("DAILY_TRANSFER_LIMIT", 20_000),
+            friend_request_cooldown_days=_env_int("FRIEND_REQUEST_COOLDOWN_DAYS", 30),
             pay_code_ttl=_env_int("PAY_CODE_TTL", 60),
             max_live_pay_codes=_env_int("MAX_LIVE_PAY_CODES", 3),
             gift_ttl_days=_env_int("GIFT_TTL_DAYS", 90),

@@ -1,0 +1,36 @@
+from flask.views import MethodView
+
+from wallet_api.extensions import Blueprint
+from wallet_api.extensions.auth import current_principal
+from wallet_api.transfers import service
+from wallet_api.transfers.schemas import TransferCreateSchema, TransferSchema
+
+blp = Blueprint(
+    "transfers", __name__, url_prefix="/v1/wallet/transfers", description="Credit to friends"
+)
+
+
+@blp.route("")
+class Transfers(MethodView):
+    @blp.auth("customer")
+    @blp.idempotent
+    @blp.arguments(TransferCreateSchema)
+    @blp.response(201, TransferSchema)
+    @blp.problems(402, 404, 409)
+    @blp.doc(
+        description="`to` must be a friend (anyone else: 422 `not_a_friend`). At most "
+        "`WALLET_DAILY_TRANSFER_LIMIT` cents in any 24 hours (rolling window)."
+    )
+    def post(self, data):
+        """Send credit to a friend"""
+        return service.send_credit(current_principal().user, **data)
+
+
+@blp.route("/<uuid:transfer_id>")
+class TransferById(MethodView):
+    @blp.auth("customer")
+    @blp.response(200, TransferSchema)
+    @blp.problems(404)
+    def get(self, transfer_id):
+        """A transfer I sent or received"""
+        return service.get_transfer(current_principal().user, transfer_id)

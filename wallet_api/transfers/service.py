@@ -1,0 +1,165 @@
+"""Sending credit to a friend. No Flask request in here; nothing commits.
+
+The daily transfer limit (``WALLET_DAILY_TRANSFER_LIMIT``) is a rolling window: at most
+that much in any 24 hours. A calendar day (UTC or local) would let someone send the limit
+at 23:59 and again at 00:01, and the service knows no customer's time zone; a rolling
+window needs neither and lets the error say exactly what can be sent now.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from wallet_api.auth.models import User
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.ledger import service as ledger
+from wallet_api.ledger.errors import BalanceLimitExceeded
+from wallet_api.social import service as social
+from wallet_api.social.errors import NotAFriend
+from wallet_api.social.models import NotificationKind
+from wallet_api.transfers.errors import (
+    DailyTransferLimitExceeded,
+    TransferNotFound,
+    TransferToSelf,
+)
+from wallet_api.transfers.models import Transfer
+
+WINDOW = timedelta(hours=24)
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def format_money(cents: int, currency: str) -> str:
+    """'€5.00' for people reading a notification."""
+    amount = f"{cents // 100}.{cents % 100:02d}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+def sent_within_window(sender_id: uuid.UUID, now: datetime | None = None) -> int:
+    """What ``sender_id`` sent in the 24 hours before ``now``."""
+    since = (now or utcnow()) - WINDOW
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+            Transfer.sender_id == sender_id, Transfer.created_at > since
+        )
+    )
+    return int(total or 0)
+
+
+def remaining_transfer_limit(sender_id: uuid.UUID) -> int:
+    """What ``sender_id`` may still send now (for the wallet's limits)."""
+    limit = current_app.config["WALLET_DAILY_TRANSFER_LIMIT"]
+    return max(limit - sent_within_window(sender_id), 0)
+
+
+def _check_limit(sender_id: uuid.UUID, amount: int, now: datetime, currency: str) -> None:
+    limit = current_app.config["WALLET_DAILY_TRANSFER_LIMIT"]
+    used = sent_within_window(sender_id, now)
+    if used + amount > limit:
+        remaining = max(limit - used, 0)
+        raise DailyTransferLimitExceeded(
+            f"You can send {format_money(limit, currency)} in any 24 hours; "
+            f"{format_money(remaining, currency)} is left now.",
+            limit=limit,
+            remaining=remaining,
+            currency=currency,
+        )
+
+
+def _party(user: User) -> dict[str, str]:
+    return {"id": str(user.id), "name": user.display_name}
+
+
+def send_credit(sender: User, *, to: str, amount: int, message: str = "") -> dict[str, Any]:
+    """Move ``amount`` cents from the sender's wallet to a friend's; notify the friend."""
+    recipient = social.resolve_user_ref(to)
+    if recipient is not None and recipient.id == sender.id:
+        raise TransferToSelf("You cannot send credit to yourself.")
+    if recipient is None or not social.are_friends(sender.id, recipient.id):
+        raise NotAFriend("You can only send credit to a friend.")
+
+    source = ledger.wallet_account(sender.id)
+    destination = ledger.wallet_account(recipient.id)
+    # Both wallets are locked, in the ledger's order, before the window is summed: a
+    # concurrent transfer by this sender waits here and then counts this one. Locking the
+    # sender's wallet alone first would deadlock two friends sending to each other.
+    ledger.lock_customer_accounts([source.id, destination.id])
+    now = utcnow()
+    _check_limit(sender.id, amount, now, source.unit)
+
+    transfer = Transfer(
+        id=uuid.uuid4(),
+        sender=sender,
+        recipient=recipient,
+        amount=amount,
+        currency=source.unit,
+        message=message,
+        created_at=now,
+    )
+    try:
+        posted = ledger.transfer(
+            "transfer",
+            source,
+            destination,
+            amount,
+            memo=message,
+            # Both sides read the same transaction: each shows the party that is not them.
+            meta={
+                "transfer_id": str(transfer.id),
+                "from": _party(sender),
+                "to": _party(recipient),
+                "message": message,
+            },
+            max_balance=current_app.config["WALLET_MAX_BALANCE"],
+        )
+    except BalanceLimitExceeded as exc:
+        # The ledger's message names the recipient's balance; the sender may not see it.
+        raise BalanceLimitExceeded(
+            f"{recipient.display_name}'s wallet cannot take this much credit now."
+        ) from exc
+    transfer.transaction_id = posted.public_id
+    db.session.add(transfer)
+    db.session.flush()
+
+    social.notify(
+        recipient.id,
+        NotificationKind.CREDIT_RECEIVED,
+        title=f"{sender.display_name} sent you {format_money(amount, transfer.currency)}",
+        body=message,
+        data={
+            "transfer_id": transfer.id,
+            "amount": amount,
+            "currency": transfer.currency,
+            "from": social.summary(sender),
+        },
+    )
+    return view(transfer, balance=source.balance)
+
+
+def view(transfer: Transfer, *, balance: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": transfer.id,
+        "from": social.summary(transfer.sender),
+        "to": social.summary(transfer.recipient),
+        "amount": transfer.amount,
+        "currency": transfer.currency,
+        "message": transfer.message,
+        "created_at": transfer.created_at,
+    }
+    if balance is not None:
+        data["balance"] = balance
+    return data
+
+
+def get_transfer(user: User, transfer_id: uuid.UUID) -> dict[str, Any]:
+    """A transfer, for its sender or recipient only (anyone else: 404)."""
+    transfer = db.session.get(Transfer, transfer_id)
+    if transfer is None or user.id not in (transfer.sender_id, transfer.recipient_id):
+        raise TransferNotFound("No such transfer.")
+    return view(transfer)
