@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003_social'
-down_revision = '0002_catalog'
+revision = "0003_social"
+down_revision = "0002_catalog"
 branch_labels = None
 depends_on = None
 
