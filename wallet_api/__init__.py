@@ -27,6 +27,9 @@ DOMAINS = (
     "wallet_api.auth",
     "wallet_api.ledger",
     "wallet_api.catalog",
+    "wallet_api.audit",
+    "wallet_api.stores",
+    "wallet_api.paycodes",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
