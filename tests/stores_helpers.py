@@ -98,3 +98,16 @@ def counter_scene(api: ApiClient, funds: int = 2000) -> Counter:
     if funds:
         fund(api, anna, funds)
     return Counter(admin, store, scanner, anna)
+
+
+def sign_in_again(api: ApiClient, *people: Person | Scanner) -> None:
+    """Fresh tokens after the test clock moved past their expiry."""
+    from tests.helpers import PASSWORD
+
+    for who in people:
+        if isinstance(who, Scanner):
+            who.token = device_token(api, who.device_id, who.secret)
+            continue
+        response = api.post("/v1/auth/login", {"email": who.email, "password": PASSWORD})
+        assert response.status_code == 200, response.get_json()
+        who.access_token = response.get_json()["access_token"]
