@@ -195,3 +195,21 @@ def test_a_device_cannot_manage_stores(api):
         "forbidden",
     )
     problem(api.get("/v1/me", as_=scanner.token), 403, "forbidden")
+
+
+def test_seed_demo_prints_a_working_scanner_login(api, app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    again = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert again.output == result.output  # safe to run again: same store, same scanner
+    line = next(li for li in result.output.splitlines() if "device_id" in li).split()
+    device_id, secret = line[1], line[4]
+    token = api.post("/v1/auth/device-token", {"device_id": device_id, "device_secret": secret})
+    assert token.status_code == 200, token.get_json()
+    store = api.get(f"/v1/stores/{token.get_json()['store_id']}").get_json()
+    assert (store["name"], store["timezone"]) == ("Bean Wallet Amsterdam", "Europe/Amsterdam")
+    barista = api.post(
+        "/v1/auth/login", {"email": "barista@demo.beanwallet.test", "password": "coffee-please"}
+    ).get_json()["access_token"]
+    report = api.get(f"/v1/stores/{store['id']}/reports/daily", as_=barista)
+    assert report.status_code == 200, report.get_json()

@@ -17,6 +17,7 @@ blp = Blueprint(
 )
 
 _BINARY = {"type": "string", "format": "binary"}
+_QR = "The QR code: PNG by default, SVG with ?format=svg"
 
 
 def _pay_code(code, text=None):  # type: ignore[no-untyped-def]
@@ -54,10 +55,8 @@ class PayCodeById(MethodView):
 class PayCodeQr(MethodView):
     @blp.auth("customer")
     @blp.arguments(QrArgsSchema, location="query")
-    @blp.response(200, _BINARY, content_type="image/png", description="The QR code as PNG")
-    @blp.alt_response(
-        200, schema=_BINARY, content_type="image/svg+xml", description="With ?format=svg"
-    )
+    @blp.response(200, _BINARY, content_type="image/png", description=_QR)
+    @blp.alt_response(200, schema=_BINARY, content_type="image/svg+xml", description=_QR)
     @blp.problems(404, 409, 410)
     def get(self, args, pay_code_id):
         """The QR image of one of my live pay codes (PNG or SVG)"""

@@ -72,7 +72,7 @@ class Membership:
     created_at: Any
 
 
-def add_staff(store: Store, user_id: uuid.UUID, *, actor: Principal) -> Membership:
+def add_staff(store: Store, user_id: uuid.UUID, *, actor: Principal | None) -> Membership:
     """Make a user staff of ``store``; their role becomes ``staff`` unless they are an admin."""
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
@@ -126,14 +126,14 @@ def is_staff_of(user_id: uuid.UUID, store_id: uuid.UUID) -> bool:
 # protect nothing more and cost ~50 ms on every token exchange of every till.
 
 
-def _secret_hash(secret: str) -> str:
+def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def create_device(store: Store, name: str, *, actor: Principal) -> tuple[Device, str]:
     secret = secrets.token_urlsafe(32)
     device = Device(
-        store_id=store.id, name=name, secret_hash=_secret_hash(secret), created_at=utcnow()
+        store_id=store.id, name=name, secret_hash=secret_hash(secret), created_at=utcnow()
     )
     db.session.add(device)
     db.session.flush()
@@ -172,8 +172,8 @@ class DeviceToken:
 
 def issue_device_token(device_id: uuid.UUID, secret: str) -> DeviceToken:
     device = db.session.get(Device, device_id)
-    expected = device.secret_hash if device is not None else _secret_hash(secrets.token_hex(8))
-    if not hmac.compare_digest(expected, _secret_hash(secret)) or device is None:
+    expected = device.secret_hash if device is not None else secret_hash(secrets.token_hex(8))
+    if not hmac.compare_digest(expected, secret_hash(secret)) or device is None:
         raise InvalidDeviceCredentials("Device id or secret is wrong.")
     if device.revoked_at is not None:
         raise DeviceRevoked("This device was revoked; ask an admin for a new one.")
