@@ -504,7 +504,6 @@ def test_two_codes_of_one_wallet_at_once_cannot_overspend(api, app):
     assert balance(api, scene.anna) == 100
 
 
-@pytest.mark.postgres_only
 def test_concurrent_refunds_never_exceed_the_charge(api, app):
     scene = counter_scene(api, funds=1000)
     code = pay_code(api, scene.anna)["code"]
