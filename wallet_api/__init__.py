@@ -29,6 +29,9 @@ DOMAINS = (
     "wallet_api.catalog",
     "wallet_api.social",
     "wallet_api.transfers",
+    "wallet_api.audit",
+    "wallet_api.stores",
+    "wallet_api.paycodes",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

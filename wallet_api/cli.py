@@ -53,12 +53,16 @@ def register_commands(app: Flask) -> None:
     def seed_demo() -> None:
         """Load a demo store, menu and accounts (safe to run again)."""
         from wallet_api.demo import DEMO_LOGINS, seed_demo_data
+        from wallet_api.stores.demo import seed_stores
 
         seed_demo_data()
+        scanner = seed_stores()  # already seeded above; safe again, and returns the scanner
         db.session.commit()
         click.echo("Demo data is loaded. Sign in with:")
         for role, email, password in DEMO_LOGINS:
             click.echo(f"  {role:<9} {email}  /  {password}")
+        click.echo(f"Scanner of {scanner.store.name} (POST /v1/auth/device-token):")
+        click.echo(f"  device_id {scanner.device.id}  /  device_secret {scanner.secret}")
 
     ledger = click.Group("ledger", help="Ledger checks.")
     app.cli.add_command(ledger)

@@ -1,0 +1,18 @@
+from flask.views import MethodView
+
+from wallet_api.audit import service
+from wallet_api.audit.schemas import AuditEventSchema, AuditQuerySchema
+from wallet_api.extensions import Blueprint
+from wallet_api.extensions.pagination import page_of
+
+blp = Blueprint("audit", __name__, url_prefix="/v1", description="Audit log (admins)")
+
+
+@blp.route("/audit-events")
+class AuditEvents(MethodView):
+    @blp.auth("admin")
+    @blp.arguments(AuditQuerySchema, location="query")
+    @blp.response(200, page_of(AuditEventSchema))
+    def get(self, args):
+        """Staff and admin actions on money and roles, newest first (admin)"""
+        return service.list_events(**args)

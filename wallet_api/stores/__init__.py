@@ -1,0 +1,11 @@
+"""Stores, staff, scanner devices, scans, charges, refunds and daily reports."""
+
+
+def register(api):  # type: ignore[no-untyped-def]
+    from wallet_api.extensions.auth import DEVICE, register_principal_loader
+    from wallet_api.stores import charges  # noqa: F401  (registers the "pay" charge handler)
+    from wallet_api.stores.routes import blp
+    from wallet_api.stores.service import load_device_principal
+
+    register_principal_loader(DEVICE, load_device_principal)
+    api.register_blueprint(blp)

@@ -1,0 +1,51 @@
+"""What the scanner reads: one text, dispatched on its first letter to the kind of code.
+
+Each kind registers a resolver for its prefix (``P`` pay codes and ``O`` offline codes from
+``wallet_api.paycodes``; gifts and rewards add theirs). A resolver checks the code without
+side effects and returns a :class:`ScannedCode`; ``consume()`` is called only by a charge,
+inside its transaction, and must be safe against two tills racing for the same code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from wallet_api.stores.errors import CodeUnknown
+
+
+@dataclass
+class ScannedCode:
+    kind: str  # "pay" (gift, reward, ... later): selects the charge handler
+    customer_id: uuid.UUID  # whose code it is: greeted by name, pays or redeems
+    source: str  # the table it came from ("pay_code", "offline_key")
+    source_id: uuid.UUID
+    consume: Callable[[], None]  # marks it used; raises CodeAlreadyUsed if another till won
+    expires_at: datetime | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # kind-specific preview data
+
+
+Resolver = Callable[[str], ScannedCode]
+_resolvers: dict[str, Resolver] = {}
+
+
+def register_code_kind(prefix: str, resolver: Resolver) -> None:
+    if len(prefix) != 1 or not prefix.isupper():
+        raise ValueError("a code prefix is one upper-case letter")
+    _resolvers[prefix] = resolver
+
+
+def normalise(text: str) -> str:
+    """QR codes carry upper case; a code typed in by hand may not."""
+    return "".join(text.split()).upper()
+
+
+def resolve_code(text: str) -> ScannedCode:
+    text = normalise(text)
+    resolver = _resolvers.get(text[:1])
+    if resolver is None:
+        raise CodeUnknown("This code is not known.")
+    return resolver(text)

@@ -1,0 +1,67 @@
+from wallet_api.extensions.problems import (
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+)
+
+
+class StoreNotFound(NotFound):
+    code, title = "store_not_found", "No such store"
+
+
+class DeviceNotFound(NotFound):
+    code, title = "device_not_found", "No such device"
+
+
+class ChargeNotFound(NotFound):
+    code, title = "charge_not_found", "No such charge"
+
+
+class UserNotFound(NotFound):
+    code, title = "user_not_found", "No such user"
+
+
+class StoreClosed(Conflict):
+    code, title = "store_closed", "The store is closed"
+
+
+class NotStoreStaff(Forbidden):
+    code, title = "not_store_staff", "You are not staff of this store"
+
+
+class StoreRequired(Unprocessable):
+    code, title = "store_required", "Say which store you are working at"
+
+
+class InvalidDeviceCredentials(Unauthorized):
+    code, title = "invalid_device_credentials", "Device id or secret is wrong"
+
+
+class DeviceRevoked(Unauthorized):
+    code, title = "device_revoked", "This device was revoked"
+
+
+class RefundExceedsCharge(Unprocessable):
+    code, title = "refund_exceeds_charge", "The refund is more than what is left of the charge"
+
+
+# What the scanner can be told about a code. Every kind of code (pay codes, offline codes,
+# and later gift and reward codes) reports its problems with these, so a till shows one set
+# of messages. They live here, with the scanner, rather than with any one kind of code.
+class CodeUnknown(NotFound):
+    code, title = "code_unknown", "This code is not known"
+
+
+class CodeExpired(Gone):
+    code, title = "code_expired", "This code has expired"
+
+
+class CodeAlreadyUsed(Conflict):
+    code, title = "code_already_used", "This code was already used"
+
+
+class CodeNotChargeable(Unprocessable):
+    code, title = "code_not_chargeable", "This kind of code cannot be charged here yet"

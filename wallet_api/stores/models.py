@@ -1,0 +1,145 @@
+"""Stores, their staff and scanner devices; charges at the counter and their refunds.
+
+A charge keeps a snapshot of what was sold (name, size, unit price) so receipts, reports
+and "the usual" never depend on today's menu.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wallet_api.extensions.database import UTCDateTime, bigint_pk, created_at, db, uuid_pk
+
+
+class Store(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "stores"
+
+    id: Mapped[uuid_pk]
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    # IANA name ("Europe/Amsterdam"): greetings and daily reports use the store's own day.
+    timezone: Mapped[str] = mapped_column(String(64))
+    is_open: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+
+
+class StoreStaff(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "store_staff"
+    __table_args__ = (UniqueConstraint("store_id", "user_id", name="uq_store_staff_store_user"),)
+
+    id: Mapped[bigint_pk]
+    store_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("stores.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
+    created_at: Mapped[created_at]
+
+
+class Device(db.Model):  # type: ignore[name-defined,misc]
+    """A scanner at one store. Only a SHA-256 of its secret is kept (see service.py)."""
+
+    __tablename__ = "store_devices"
+
+    id: Mapped[uuid_pk]
+    store_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[created_at]
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Charge(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "charges"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= amount", name="refunds_within_amount"
+        ),
+        # Daily reports: one store's charges in a time range.
+        Index("ix_charges_store_id_created_at", "store_id", "created_at"),
+        # "The usual": one customer's recent charges.
+        Index("ix_charges_customer_id_created_at", "customer_id", "created_at"),
+    )
+
+    id: Mapped[uuid_pk]
+    store_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("stores.id"))
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    # What was scanned: "pay" today; "gift" and "reward" redemptions will be charges too.
+    kind: Mapped[str] = mapped_column(String(16), default="pay")
+    # Where the code came from ("pay_code", "offline_key") and that row's id.
+    code_source: Mapped[str] = mapped_column(String(24))
+    code_source_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # Who charged: a scanner device or a staff member.
+    device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("store_devices.id"))
+    staff_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    ledger_transaction_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[created_at]
+
+    store: Mapped[Store] = relationship()
+    lines: Mapped[list[ChargeLine]] = relationship(
+        order_by="ChargeLine.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+    refunds: Mapped[list[Refund]] = relationship(
+        order_by="Refund.created_at", lazy="selectin", back_populates="charge"
+    )
+
+    @property
+    def refundable(self) -> int:
+        return self.amount - self.refunded_amount
+
+
+class ChargeLine(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "charge_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+    )
+
+    id: Mapped[bigint_pk]
+    charge_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("charges.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # "product" or "blend"
+    item_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(120))
+    size: Mapped[str] = mapped_column(String(2))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[int] = mapped_column(BigInteger)
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+class Refund(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_refunds_store_id_created_at", "store_id", "created_at"),
+    )
+
+    id: Mapped[uuid_pk]
+    charge_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("charges.id"), index=True)
+    # Denormalised from the charge so a store's daily report needs no join.
+    store_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("stores.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor_kind: Mapped[str] = mapped_column(String(16))  # "user" or "device"
+    actor_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    ledger_transaction_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[created_at]
+
+    charge: Mapped[Charge] = relationship(back_populates="refunds")

@@ -1,0 +1,96 @@
+"""A store's day in its own time zone: sales, refunds, net and what sold best.
+
+Charges are grouped by ``kind`` (the kind of code scanned), so gift and reward
+redemptions appear beside ``pay`` once those codes exist; ``top_items`` carries each
+line's kind, so the top blends are the ``blend`` rows of the same query.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.extensions.auth import Principal
+from wallet_api.ledger.service import currency
+from wallet_api.stores.errors import NotStoreStaff
+from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
+from wallet_api.stores.service import acts_for
+
+TOP_ITEMS = 5
+
+
+def day_bounds(store: Store, day: date) -> tuple[datetime, datetime]:
+    """Local midnight to local midnight in UTC; a day of a DST change has 23 or 25 hours."""
+    zone = ZoneInfo(store.timezone)
+    start = datetime.combine(day, time.min, zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def daily_report(principal: Principal, store: Store, day: date | None) -> dict[str, Any]:
+    if not acts_for(principal, store.id):
+        raise NotStoreStaff("Only staff of this store and admins read its reports.")
+    day = day or utcnow().astimezone(ZoneInfo(store.timezone)).date()
+    start, end = day_bounds(store, day)
+    in_day = (Charge.store_id == store.id, Charge.created_at >= start, Charge.created_at < end)
+
+    by_kind = [
+        {"kind": kind, "count": count, "amount": int(amount)}
+        for kind, count, amount in db.session.execute(
+            select(Charge.kind, func.count(Charge.id), func.sum(Charge.amount))
+            .where(*in_day)
+            .group_by(Charge.kind)
+            .order_by(Charge.kind)
+        )
+    ]
+    refunds_count, refunds_amount = db.session.execute(
+        select(func.count(Refund.id), func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.store_id == store.id, Refund.created_at >= start, Refund.created_at < end
+        )
+    ).one()
+    quantity = func.sum(ChargeLine.quantity).label("quantity")
+    top_items = [
+        {
+            "kind": row.kind,
+            "item_id": row.item_id,
+            "name": row.name,
+            "quantity": int(row.quantity),
+            "amount": int(row.amount),
+        }
+        for row in db.session.execute(
+            select(
+                ChargeLine.kind,
+                ChargeLine.item_id,
+                ChargeLine.name,
+                quantity,
+                func.sum(ChargeLine.quantity * ChargeLine.unit_price).label("amount"),
+            )
+            .join(Charge, Charge.id == ChargeLine.charge_id)
+            .where(*in_day)
+            .group_by(ChargeLine.kind, ChargeLine.item_id, ChargeLine.name)
+            .order_by(quantity.desc(), ChargeLine.name)
+            .limit(TOP_ITEMS)
+        )
+    ]
+    charges = {
+        "count": sum(k["count"] for k in by_kind),
+        "amount": sum(k["amount"] for k in by_kind),
+    }
+    return {
+        "store": store,
+        "date": day,
+        "timezone": store.timezone,
+        "currency": currency(),
+        "start": start,
+        "end": end,
+        "charges": charges,
+        "refunds": {"count": refunds_count, "amount": int(refunds_amount)},
+        "net": charges["amount"] - int(refunds_amount),
+        "by_kind": by_kind,
+        "top_items": top_items,
+    }

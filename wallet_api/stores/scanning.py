@@ -1,0 +1,100 @@
+"""The scanner's preview of a code: who it is, the usual, whether the balance covers it.
+
+A scan has no side effects: nothing is consumed, locked or written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from wallet_api.auth.models import User
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.extensions.auth import Principal
+from wallet_api.ledger import service as ledger
+from wallet_api.ledger.errors import AccountClosed
+from wallet_api.ledger.models import Account
+from wallet_api.stores.codes import ScannedCode, resolve_code
+from wallet_api.stores.errors import CodeUnknown
+from wallet_api.stores.models import Charge, ChargeLine, Store
+from wallet_api.stores.service import counter_store
+
+USUAL_WINDOW = timedelta(days=90)
+
+
+def greeting(first_name: str, store: Store, now: datetime | None = None) -> str:
+    """By the clock of the store the customer stands in, not the server's."""
+    hour = (now or utcnow()).astimezone(ZoneInfo(store.timezone)).hour
+    if 5 <= hour < 12:
+        part = "morning"
+    elif 12 <= hour < 18:
+        part = "afternoon"
+    else:
+        part = "evening"
+    return f"Good {part}, {first_name}!"
+
+
+def the_usual(customer_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any] | None:
+    """The item (and size) this customer ordered most in 90 days; ties go to the latest."""
+    since = (now or utcnow()) - USUAL_WINDOW
+    times = func.sum(ChargeLine.quantity).label("times")
+    latest = func.max(Charge.created_at).label("latest")
+    row = db.session.execute(
+        select(ChargeLine.kind, ChargeLine.item_id, ChargeLine.name, ChargeLine.size, times)
+        .join(Charge, Charge.id == ChargeLine.charge_id)
+        .where(Charge.customer_id == customer_id, Charge.created_at >= since)
+        .group_by(ChargeLine.kind, ChargeLine.item_id, ChargeLine.name, ChargeLine.size)
+        .order_by(times.desc(), latest.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "kind": row.kind,
+        "item_id": row.item_id,
+        "name": row.name,
+        "size": row.size,
+        "times": int(row.times),
+    }
+
+
+def customer_of(scanned: ScannedCode) -> User:
+    customer = db.session.get(User, scanned.customer_id)
+    if customer is None or not customer.is_active:
+        raise CodeUnknown("This code is not known.")
+    return customer
+
+
+def open_wallet(customer: User) -> Account:
+    wallet = ledger.wallet_account(customer.id)
+    if wallet.is_closed:
+        raise AccountClosed(f"{customer.first_name}'s wallet is closed.")
+    return wallet
+
+
+def scan(
+    principal: Principal, code: str, *, store_id: uuid.UUID | None, amount: int | None
+) -> dict[str, Any]:
+    store = counter_store(principal, store_id)
+    scanned = resolve_code(code)
+    customer = customer_of(scanned)
+    covers = None
+    if scanned.kind == "pay":
+        wallet = open_wallet(customer)
+        if amount is not None:
+            covers = ledger.balance_of(wallet) >= amount
+    return {
+        "kind": scanned.kind,
+        "customer": {"first_name": customer.first_name},
+        "greeting": greeting(customer.first_name, store),
+        "the_usual": the_usual(customer.id),
+        "amount": amount,
+        "balance_covers": covers,
+        "expires_at": scanned.expires_at,
+        "details": scanned.details,
+    }

@@ -1,0 +1,225 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow as ma
+
+from wallet_api.catalog.schemas import OrderLineSchema
+from wallet_api.extensions import Schema
+from wallet_api.extensions.fields import Cents
+
+
+def _known_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ma.ValidationError("Not a known IANA time zone, e.g. Europe/Amsterdam.") from exc
+
+
+class StoreSchema(Schema):
+    id = ma.fields.UUID(dump_only=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=120))
+    address = ma.fields.String(load_default="", validate=ma.validate.Length(max=300))
+    timezone = ma.fields.String(
+        required=True,
+        validate=[ma.validate.Length(max=64), _known_timezone],
+        metadata={"description": "IANA time zone; greetings and daily reports use it"},
+    )
+    is_open = ma.fields.Boolean(load_default=True)
+    created_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+class StorePatchSchema(Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
+    address = ma.fields.String(validate=ma.validate.Length(max=300))
+    is_open = ma.fields.Boolean(metadata={"description": "false closes the store to charges"})
+
+
+class StaffAddSchema(Schema):
+    user_id = ma.fields.UUID(required=True)
+
+
+class MembershipSchema(Schema):
+    store_id = ma.fields.UUID(required=True)
+    user_id = ma.fields.UUID(required=True)
+    first_name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class DeviceCreateSchema(Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+
+
+class DeviceCreatedSchema(Schema):
+    device_id = ma.fields.UUID(required=True, attribute="id")
+    store_id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    device_secret = ma.fields.String(
+        required=True, metadata={"description": "Shown once; trade it for a device token"}
+    )
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class DeviceTokenRequestSchema(Schema):
+    device_id = ma.fields.UUID(required=True)
+    device_secret = ma.fields.String(
+        required=True, load_only=True, validate=ma.validate.Length(max=200)
+    )
+
+
+class DeviceTokenSchema(Schema):
+    access_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True)
+    expires_in = ma.fields.Integer(required=True, metadata={"description": "seconds"})
+    device_id = ma.fields.UUID(required=True)
+    store_id = ma.fields.UUID(required=True)
+
+
+_CODE = ma.fields.String(
+    required=True,
+    validate=ma.validate.Length(min=1, max=64),
+    metadata={"description": "The scanned text (pay code, offline code; gift codes later)"},
+)
+_STORE_ID = ma.fields.UUID(
+    load_default=None,
+    metadata={"description": "The store staff work at; a device's token already says it"},
+)
+
+
+class ScanSchema(Schema):
+    code = _CODE
+    store_id = _STORE_ID
+    amount = Cents(load_default=None, metadata={"description": "Does the balance cover this?"})
+
+
+class UsualSchema(Schema):
+    kind = ma.fields.String(required=True)
+    item_id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    size = ma.fields.String(required=True)
+    times = ma.fields.Integer(required=True, metadata={"description": "ordered in 90 days"})
+
+
+class CustomerSchema(Schema):
+    first_name = ma.fields.String(required=True)
+
+
+class ScanPreviewSchema(Schema):
+    kind = ma.fields.String(
+        required=True, metadata={"description": "pay (gift and reward come later)"}
+    )
+    customer = ma.fields.Nested(CustomerSchema, required=True)
+    greeting = ma.fields.String(required=True)
+    the_usual = ma.fields.Nested(UsualSchema, allow_none=True, required=True)
+    amount = ma.fields.Integer(allow_none=True, required=True)
+    balance_covers = ma.fields.Boolean(
+        allow_none=True, required=True, metadata={"description": "null without an amount"}
+    )
+    expires_at = ma.fields.AwareDateTime(allow_none=True, required=True)
+    details = ma.fields.Dict(
+        required=True, metadata={"description": "What a gift or reward code contains"}
+    )
+
+
+class ChargeCreateSchema(Schema):
+    code = _CODE
+    store_id = _STORE_ID
+    items = ma.fields.List(
+        ma.fields.Nested(OrderLineSchema),
+        validate=ma.validate.Length(min=1, max=20),
+        metadata={"description": "Priced on the server from the menu"},
+    )
+    amount = Cents(maximum=100_000, metadata={"description": "A plain till amount instead"})
+
+    @ma.validates_schema
+    def _items_or_amount(self, data, **kwargs):  # type: ignore[no-untyped-def]
+        if ("items" in data) == ("amount" in data):
+            raise ma.ValidationError("Give either items or amount.", "items")
+
+
+class ChargeLineSchema(Schema):
+    kind = ma.fields.String(required=True)
+    item_id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    size = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True)
+    unit_price = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+
+
+class RefundCreateSchema(Schema):
+    amount = Cents(required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+class RefundSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    charge_id = ma.fields.UUID(required=True)
+    amount = ma.fields.Integer(required=True)
+    reason = ma.fields.String(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class StoreRefSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+
+
+class ChargeSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    kind = ma.fields.String(required=True)
+    store = ma.fields.Nested(StoreRefSchema, required=True)
+    customer_id = ma.fields.UUID(required=True)
+    amount = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+    refunded_amount = ma.fields.Integer(required=True)
+    items = ma.fields.List(ma.fields.Nested(ChargeLineSchema), required=True, attribute="lines")
+    refunds = ma.fields.List(ma.fields.Nested(RefundSchema), required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class ChargeCreatedSchema(Schema):
+    charge = ma.fields.Nested(ChargeSchema, required=True)
+    balance = ma.fields.Integer(required=True, metadata={"description": "The wallet after it"})
+    currency = ma.fields.String(required=True)
+    greeting = ma.fields.String(required=True)
+
+
+class ReportArgsSchema(Schema):
+    date = ma.fields.Date(
+        load_default=None, metadata={"description": "YYYY-MM-DD in the store's time zone"}
+    )
+
+
+class TotalSchema(Schema):
+    count = ma.fields.Integer(required=True)
+    amount = ma.fields.Integer(required=True)
+
+
+class KindTotalSchema(TotalSchema):
+    kind = ma.fields.String(required=True)
+
+
+class TopItemSchema(Schema):
+    kind = ma.fields.String(required=True, metadata={"description": "product or blend"})
+    item_id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True)
+    amount = ma.fields.Integer(required=True)
+
+
+class DailyReportSchema(Schema):
+    store = ma.fields.Nested(StoreRefSchema, required=True)
+    date = ma.fields.Date(required=True)
+    timezone = ma.fields.String(required=True)
+    currency = ma.fields.String(required=True)
+    start = ma.fields.AwareDateTime(required=True, metadata={"description": "local midnight"})
+    end = ma.fields.AwareDateTime(required=True)
+    charges = ma.fields.Nested(TotalSchema, required=True)
+    refunds = ma.fields.Nested(TotalSchema, required=True)
+    net = ma.fields.Integer(required=True, metadata={"description": "charges minus refunds"})
+    by_kind = ma.fields.List(
+        ma.fields.Nested(KindTotalSchema),
+        required=True,
+        metadata={"description": "Charges by kind of code: pay, and gift/reward redemptions"},
+    )
+    top_items = ma.fields.List(ma.fields.Nested(TopItemSchema), required=True)
