@@ -27,6 +27,8 @@ DOMAINS = (
     "wallet_api.auth",
     "wallet_api.ledger",
     "wallet_api.catalog",
+    "wallet_api.audit",
+    "wallet_api.loyalty",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
