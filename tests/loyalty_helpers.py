@@ -5,6 +5,7 @@ Each hook runs in its own app context and commits, as the request that will call
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -128,3 +129,35 @@ def add_offer(api: ApiClient, admin: Person, title: str = "Autumn treat", **over
     response = api.post("/v1/offers", offer_body(title, **overrides), as_=admin)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def race(workers: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in threads released together; their results or exceptions."""
+    barrier = threading.Barrier(workers)
+    results: list[Any] = [None] * workers
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except Exception as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def post_from_many(
+    app: Flask, person: Person, path: str, body: Callable[[int], Any], workers: int
+) -> list[int]:
+    """The same person POSTs from ``workers`` tills or phones at once; the status codes."""
+
+    def post(i: int) -> int:
+        headers = {**person.headers, "Idempotency-Key": f"till-{i}"}
+        return app.test_client().post(path, json=body(i), headers=headers).status_code
+
+    return sorted(race(workers, post))

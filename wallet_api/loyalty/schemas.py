@@ -3,6 +3,7 @@ import marshmallow as ma
 from wallet_api.catalog.models import Size
 from wallet_api.extensions import Schema
 from wallet_api.extensions.fields import Cents, StrictInteger
+from wallet_api.extensions.pagination import CursorArgs
 from wallet_api.loyalty.models import OfferKind, Tier
 
 
@@ -178,7 +179,7 @@ class OfferCreateSchema(OfferSchema):
     )
 
 
-class OfferListArgsSchema(Schema):
+class OfferListArgsSchema(CursorArgs):
     store_id = ma.fields.UUID(
         load_default=None, metadata={"description": "Only offers valid at this store"}
     )
