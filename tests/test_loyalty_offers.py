@@ -234,3 +234,14 @@ def test_tier_and_store_eligibility(api, app):
     assert _apply(app, anna, 4_00, store_id=OTHER_STORE).applied == []
     charge(app, anna, 100_00)  # silver now
     assert [a.title for a in _apply(app, anna, 4_00).applied] == ["Silver treat", "Station"]
+
+
+def test_an_admin_ends_an_offer_early(api, app):
+    ada, anna = api.admin(), api.register("Anna")
+    offer = add_offer(api, ada, "Autumn")
+    problem(api.delete(f"/v1/offers/{offer['id']}", as_=anna), 403, "forbidden")
+    assert api.delete(f"/v1/offers/{offer['id']}", as_=ada).status_code == 204
+    assert api.delete(f"/v1/offers/{offer['id']}", as_=ada).status_code == 204
+    assert _titles(api, anna) == set()
+    assert _apply(app, anna, 4_00).applied == []
+    problem(api.delete(f"/v1/offers/{uuid.uuid4()}", as_=ada), 404, "offer_not_found")

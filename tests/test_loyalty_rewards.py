@@ -267,3 +267,24 @@ def test_redeeming_with_points_for_one_from_two_phones_gives_one_code(api, app):
     path = f"/v1/loyalty/rewards/{reward['id']}/redeem"
     assert post_from_many(app, anna, path, lambda i: None, workers=4) == [201, 402, 402, 402]
     assert points_of(app, anna) == 0
+
+
+def test_retiring_a_reward_keeps_the_codes_already_bought(api, app, anna_with_a_code):
+    anna, reward, issued = anna_with_a_code
+    ada = api.admin()
+    path = f"/v1/loyalty/rewards/{reward['id']}"
+    problem(api.patch(path, {"is_active": False}, as_=anna), 403, "forbidden")
+    retired = api.patch(path, {"is_active": False, "points_cost": 450}, as_=ada)
+    assert retired.status_code == 200
+    assert (retired.get_json()["is_active"], retired.get_json()["points_cost"]) == (False, 450)
+    assert api.get("/v1/loyalty/rewards", as_=anna).get_json()["items"] == []
+    problem(_redeem(api, anna, reward), 404, "reward_not_found")
+    assert _scan(app, issued["code"])["status"] == "redeemed"
+
+    add_reward(api, ada, "Cake")
+    problem(api.patch(path, {"name": "Cake"}, as_=ada), 409, "reward_name_taken")
+    problem(
+        api.patch(f"/v1/loyalty/rewards/{uuid.uuid4()}", {"is_active": True}, as_=ada),
+        404,
+        "reward_not_found",
+    )

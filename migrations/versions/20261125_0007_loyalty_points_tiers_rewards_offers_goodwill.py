@@ -2,7 +2,7 @@
 
 Revision ID: 0007_loyalty
 Revises: 0002_catalog
-Create Date: 2026-11-25 11:56:10.654942
+Create Date: 2026-11-25 12:10:35.738164
 
 Every migration stays compatible with the code of the previous release (add columns as
 nullable or with a server default, drop only what that code no longer reads), takes short
@@ -155,6 +155,7 @@ def upgrade() -> None:
         sa.Column("min_subtotal_cents", sa.Integer(), nullable=False),
         sa.Column("once_per_customer", sa.Boolean(), nullable=False),
         sa.Column("is_welcome", sa.Boolean(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(

@@ -33,6 +33,10 @@ class OfferParityViolation(Unprocessable):
     code, title = "offer_parity_violation", "An offer cannot leave out existing customers"
 
 
+class OfferNotFound(NotFound):
+    code, title = "offer_not_found", "No such offer"
+
+
 class OfferAlreadyUsed(Conflict):
     code, title = "offer_already_used", "This once-per-customer offer was already used"
 

@@ -180,6 +180,8 @@ class Offer(db.Model):  # type: ignore[name-defined,misc]
     min_subtotal_cents: Mapped[int] = mapped_column(Integer, default=0)
     once_per_customer: Mapped[bool] = mapped_column(default=False)
     is_welcome: Mapped[bool] = mapped_column(default=False)
+    # An admin may end an offer early; it stays for the receipts that show it.
+    is_active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     created_at: Mapped[created_at]
 

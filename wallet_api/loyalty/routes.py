@@ -16,6 +16,7 @@ from wallet_api.loyalty.schemas import (
     OfferListArgsSchema,
     OfferSchema,
     RewardCodeSchema,
+    RewardPatchSchema,
     RewardSchema,
     SwitcherBonusRequestSchema,
     SwitcherBonusSchema,
@@ -60,6 +61,17 @@ class Rewards(MethodView):
     def post(self, data):
         """Add a reward to the catalog (admin)"""
         return service.create_reward(data)
+
+
+@blp.route("/loyalty/rewards/<uuid:reward_id>")
+class RewardById(MethodView):
+    @blp.auth("admin")
+    @blp.arguments(RewardPatchSchema)
+    @blp.response(200, RewardSchema)
+    @blp.problems(404, 409)
+    def patch(self, data, reward_id):
+        """Change or retire a reward (admin); codes already bought keep working"""
+        return service.update_reward(reward_id, data)
 
 
 @blp.route("/loyalty/rewards/<uuid:reward_id>/redeem")
@@ -127,6 +139,16 @@ class Offers(MethodView):
     def post(self, data):
         """Create an offer (admin); an offer cannot be restricted to new customers"""
         return service.create_offer(data, created_by=current_principal().id)
+
+
+@blp.route("/offers/<uuid:offer_id>")
+class OfferById(MethodView):
+    @blp.auth("admin")
+    @blp.response(204)
+    @blp.problems(404)
+    def delete(self, offer_id):
+        """End an offer now (admin); receipts that show it keep it"""
+        service.end_offer(offer_id, ended_by=current_principal().id)
 
 
 @blp.route("/goodwill")

@@ -59,6 +59,15 @@ class RewardSchema(Schema):
     is_active = ma.fields.Boolean(load_default=True)
 
 
+class RewardPatchSchema(Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=80))
+    description = ma.fields.String(validate=ma.validate.Length(max=500))
+    points_cost = StrictInteger(validate=ma.validate.Range(min=1, max=1_000_000))
+    product_id = ma.fields.UUID(allow_none=True)
+    size = ma.fields.Enum(Size, by_value=True, allow_none=True)
+    is_active = ma.fields.Boolean(metadata={"description": "false retires the reward"})
+
+
 class RewardCodeSchema(Schema):
     id = ma.fields.UUID(required=True)
     reward = ma.fields.Nested(RewardSchema, required=True)
@@ -140,6 +149,7 @@ class OfferSchema(Schema):
             "who never had it, however long they have been coming"
         },
     )
+    is_active = ma.fields.Boolean(dump_only=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
     @ma.validates_schema

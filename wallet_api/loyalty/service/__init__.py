@@ -30,6 +30,7 @@ from wallet_api.loyalty.service.offers import (
     apply_offers,
     create_offer,
     eligible_offers_query,
+    end_offer,
     record_offer_use,
 )
 from wallet_api.loyalty.service.points import award_points_for_charge, reverse_points_for_refund
@@ -47,6 +48,7 @@ from wallet_api.loyalty.service.rewards import (
     reveal_code,
     reward_codes_query,
     rewards_query,
+    update_reward,
 )
 from wallet_api.loyalty.service.tiers import (
     current_tier,
@@ -74,6 +76,7 @@ __all__ = [
     "create_reward",
     "current_tier",
     "eligible_offers_query",
+    "end_offer",
     "evaluate_all",
     "format_money",
     "get_reward",
@@ -99,4 +102,5 @@ __all__ = [
     "tenure_years",
     "tier_for_spend",
     "tier_threshold",
+    "update_reward",
 ]

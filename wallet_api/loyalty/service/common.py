@@ -30,6 +30,12 @@ def _customer(user_id: uuid.UUID) -> User:
         raise CustomerNotFound() from exc
 
 
+def first_name_of(user_id: uuid.UUID) -> str:
+    """For messages written by jobs: the person may have closed their account since."""
+    user = db.session.get(User, user_id)
+    return user.first_name if user is not None else "there"
+
+
 def format_money(cents: int) -> str:
     currency = ledger.currency()
     amount = f"{cents // 100}.{cents % 100:02d}"

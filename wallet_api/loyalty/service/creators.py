@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -38,7 +38,8 @@ def reward_creator(
     creator, fan = _customer(creator_id), _customer(by_user_id)
     # The member lock makes "how much today" and "give" one step per creator.
     _ensure_member(creator_id, at)
-    day_start = datetime.combine(at.date(), time.min, tzinfo=at.tzinfo)
+    day = at.astimezone(UTC).date()
+    day_start = datetime.combine(day, time.min, tzinfo=UTC)
     given = db.session.scalar(
         select(func.coalesce(func.sum(CreatorReward.points), 0)).where(
             CreatorReward.creator_id == creator_id,

@@ -16,6 +16,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.loyalty.errors import (
     OfferAlreadyUsed,
+    OfferNotFound,
     OfferParityViolation,
 )
 from wallet_api.loyalty.models import (
@@ -87,6 +88,22 @@ def create_offer(data: Mapping[str, Any], *, created_by: uuid.UUID) -> Offer:
     return offer
 
 
+def end_offer(offer_id: uuid.UUID, *, ended_by: uuid.UUID) -> None:
+    """End an offer now. Charges that used it keep it on their receipts."""
+    offer = db.session.get(Offer, offer_id)
+    if offer is None:
+        raise OfferNotFound()
+    if offer.is_active:
+        offer.is_active = False
+        record_event(
+            "loyalty:offer:ended",
+            actor_id=ended_by,
+            subject_id=None,
+            data={"offer_id": str(offer.id), "title": offer.title},
+        )
+    db.session.flush()
+
+
 def eligible_offers_query(
     user_id: uuid.UUID, tier: Tier, at: datetime, *, store_id: uuid.UUID | None = None
 ) -> Select[Any]:
@@ -97,6 +114,7 @@ def eligible_offers_query(
     """
     used = select(OfferUse.id).where(OfferUse.offer_id == Offer.id, OfferUse.user_id == user_id)
     stmt = select(Offer).where(
+        Offer.is_active.is_(True),
         Offer.starts_at <= at,
         Offer.ends_at > at,
         or_(Offer.min_tier.is_(None), Offer.min_tier.in_(tier.at_or_below())),

@@ -30,7 +30,7 @@ from wallet_api.loyalty.models import (
     RewardCode,
 )
 from wallet_api.loyalty.rules import current_rules
-from wallet_api.loyalty.service.common import _customer, _move_points, _notify
+from wallet_api.loyalty.service.common import _customer, _move_points, _notify, first_name_of
 
 REWARD_CODE_PREFIX = "RW"
 
@@ -65,15 +65,28 @@ def _check_product(product_id: uuid.UUID | None) -> None:
         raise ProductUnknown(errors={"product_id": ["No such product."]}) from exc
 
 
-def create_reward(data: Mapping[str, Any]) -> Reward:
-    _check_product(data.get("product_id"))
-    reward = Reward(**data)
+def _save_reward(reward: Reward, values: Mapping[str, Any]) -> Reward:
+    _check_product(values.get("product_id"))
     try:
         with db.session.begin_nested():
+            for name, value in values.items():
+                setattr(reward, name, value)
             db.session.add(reward)
     except IntegrityError as exc:
-        raise RewardNameTaken(f"A reward called {data['name']!r} already exists.") from exc
+        raise RewardNameTaken(f"A reward called {values.get('name')!r} already exists.") from exc
     return reward
+
+
+def create_reward(data: Mapping[str, Any]) -> Reward:
+    return _save_reward(Reward(), data)
+
+
+def update_reward(reward_id: uuid.UUID, changes: Mapping[str, Any]) -> Reward:
+    """Change or retire a reward. Codes already bought keep working until they expire."""
+    reward = db.session.get(Reward, reward_id)
+    if reward is None:
+        raise RewardNotFound()
+    return _save_reward(reward, changes)
 
 
 def rewards_query(*, include_inactive: bool = False) -> Select[Any]:
@@ -292,7 +305,7 @@ def return_expired_codes(at: datetime | None = None, *, batch: int = 200) -> Ite
                 memo=f"{row.points_spent} points back: {row.reward.name} expired unused",
                 meta={"reward_code_id": str(row.id), "reward_name": row.reward.name},
             )
-            first_name = _customer(row.user_id).first_name
+            first_name = first_name_of(row.user_id)
             _notify(
                 row.user_id,
                 "reward_expired",

@@ -20,7 +20,13 @@ from wallet_api.loyalty.models import (
     Tier,
 )
 from wallet_api.loyalty.rules import LoyaltyRules, current_rules
-from wallet_api.loyalty.service.common import _customer, _notify, format_money, points_balance
+from wallet_api.loyalty.service.common import (
+    _customer,
+    _notify,
+    first_name_of,
+    format_money,
+    points_balance,
+)
 
 
 def _times(pct: int) -> str:
@@ -104,7 +110,7 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
     spend = qualifying_spend(member.user_id, at, rules)
     earned = tier_for_spend(spend, rules)
     current = member.tier
-    first_name = _customer(member.user_id).first_name
+    first_name = first_name_of(member.user_id)
     if earned.rank > current.rank:
         member.tier, member.tier_since, member.protected_until = earned, at, None
         pct = rules.tier_multipliers[earned.rank]
