@@ -288,3 +288,14 @@ def test_retiring_a_reward_keeps_the_codes_already_bought(api, app, anna_with_a_
         404,
         "reward_not_found",
     )
+
+
+def test_the_demo_has_rewards_and_a_welcome_offer_once(api, app):
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    anna = api.register("Anna")
+    rewards = api.get("/v1/loyalty/rewards", as_=anna).get_json()["items"]
+    assert sorted(r["name"] for r in rewards) == ["Free drink, any size", "Free small drink"]
+    offers = api.get("/v1/offers", as_=anna).get_json()["items"]
+    assert [(o["title"], o["is_welcome"]) for o in offers] == [("Welcome", True)]

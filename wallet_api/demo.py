@@ -32,7 +32,9 @@ def _person(email: str) -> User:
 
 def seed_demo_data() -> dict[str, User]:
     from wallet_api.catalog.demo import seed_menu
+    from wallet_api.loyalty.demo import seed_loyalty
 
     people = {email: _person(email) for email in _PEOPLE}
     seed_menu()
+    seed_loyalty()
     return people

@@ -140,8 +140,8 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
             "tier_protected",
             title=f"Your {current.label} status is protected",
             body=f"{first_name}, you're {current.label} until at least "
-            f"{_date(member.protected_until)}. Spend {format_money(needed)} more in the "
-            "last 12 months by then to keep it.",
+            f"{_date(member.protected_until)}. Spend {format_money(needed)} more by then "
+            "to keep it.",
             data={"tier": current.value, "protected_until": member.protected_until.isoformat()},
         )
     elif at >= member.protected_until:
