@@ -32,6 +32,7 @@ DOMAINS = (
     "wallet_api.audit",
     "wallet_api.stores",
     "wallet_api.paycodes",
+    "wallet_api.loyalty",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

@@ -32,9 +32,11 @@ def _person(email: str) -> User:
 
 def seed_demo_data() -> dict[str, User]:
     from wallet_api.catalog.demo import seed_menu
+    from wallet_api.loyalty.demo import seed_loyalty
     from wallet_api.stores.demo import seed_stores
 
     people = {email: _person(email) for email in _PEOPLE}
     seed_menu()
     seed_stores()
+    seed_loyalty()
     return people

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,6 +33,11 @@ def record_event(
     )
     db.session.add(event)
     return event
+
+
+def user_actor(user_id: uuid.UUID) -> Principal:
+    """The actor for an event caused by a person, where only their id is at hand."""
+    return Principal(kind="user", id=user_id)
 
 
 def list_events(

@@ -1,0 +1,8 @@
+"""Loyalty that rewards loyal customers: points, tiers without cliffs, rewards, offers with
+parity, switcher welcomes, goodwill and pro-active apologies."""
+
+
+def register(api):  # type: ignore[no-untyped-def]
+    from wallet_api.loyalty.routes import blp
+
+    api.register_blueprint(blp)

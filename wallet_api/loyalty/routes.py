@@ -1,0 +1,184 @@
+import click
+from flask.views import MethodView
+
+from wallet_api.clock import utcnow
+from wallet_api.extensions import Blueprint, db
+from wallet_api.extensions.auth import current_principal
+from wallet_api.extensions.pagination import CursorArgs, keyset_page, page_of
+from wallet_api.loyalty import rules, service
+from wallet_api.loyalty.models import Offer, Reward, RewardCode
+from wallet_api.loyalty.schemas import (
+    GoodwillRequestSchema,
+    GoodwillSchema,
+    IssuedRewardCodeSchema,
+    LoyaltyStatusSchema,
+    OfferCreateSchema,
+    OfferListArgsSchema,
+    OfferSchema,
+    RewardCodeSchema,
+    RewardPatchSchema,
+    RewardSchema,
+    SwitcherBonusRequestSchema,
+    SwitcherBonusSchema,
+)
+
+blp = Blueprint(
+    "loyalty",
+    __name__,
+    url_prefix="/v1",
+    description="Points, tiers without cliffs, rewards, offers with parity, goodwill",
+)
+
+
+@blp.record_once
+def _install_rules(state):  # type: ignore[no-untyped-def]
+    # Read and checked at start-up: a wrong WALLET_LOYALTY_* value stops the app at once.
+    rules.install(state.app.config)
+
+
+@blp.route("/loyalty")
+class Loyalty(MethodView):
+    @blp.auth("customer")
+    @blp.response(200, LoyaltyStatusSchema)
+    def get(self):
+        """My points, tier, progress to the next tier and how long my tier is protected"""
+        return service.loyalty_status(current_principal().id)
+
+
+@blp.route("/loyalty/rewards")
+class Rewards(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(CursorArgs, location="query")
+    @blp.response(200, page_of(RewardSchema))
+    def get(self, args):
+        """The rewards catalog and what each costs in points"""
+        return keyset_page(service.rewards_query(), [Reward.created_at, Reward.id], **args)
+
+    @blp.auth("admin")
+    @blp.arguments(RewardSchema)
+    @blp.response(201, RewardSchema)
+    @blp.problems(409)
+    def post(self, data):
+        """Add a reward to the catalog (admin)"""
+        return service.create_reward(data)
+
+
+@blp.route("/loyalty/rewards/<uuid:reward_id>")
+class RewardById(MethodView):
+    @blp.auth("admin")
+    @blp.arguments(RewardPatchSchema)
+    @blp.response(200, RewardSchema)
+    @blp.problems(404, 409)
+    def patch(self, data, reward_id):
+        """Change or retire a reward (admin); codes already bought keep working"""
+        return service.update_reward(reward_id, data)
+
+
+@blp.route("/loyalty/rewards/<uuid:reward_id>/redeem")
+class RedeemReward(MethodView):
+    @blp.auth("customer")
+    @blp.idempotent
+    @blp.response(201, IssuedRewardCodeSchema)
+    @blp.problems(402, 404)
+    def post(self, reward_id):
+        """Spend points on a reward: a single-use code to show at the till"""
+        return service.redeem_reward(current_principal().id, reward_id)
+
+
+@blp.route("/loyalty/reward-codes")
+class RewardCodes(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(CursorArgs, location="query")
+    @blp.response(200, page_of(RewardCodeSchema))
+    def get(self, args):
+        """My reward codes, newest first (the codes themselves are never shown again)"""
+        query = service.reward_codes_query(current_principal().id)
+        return keyset_page(query, [RewardCode.created_at, RewardCode.id], **args)
+
+
+@blp.route("/loyalty/reward-codes/<uuid:code_id>/code")
+class RevealRewardCode(MethodView):
+    @blp.auth("customer")
+    @blp.response(200, IssuedRewardCodeSchema)
+    @blp.problems(404, 409, 410)
+    def post(self, code_id):
+        """A fresh code for one of my unused rewards (the previous code stops working)"""
+        return service.reveal_code(current_principal().id, code_id)
+
+
+@blp.route("/loyalty/switcher-bonus")
+class SwitcherBonus(MethodView):
+    @blp.auth("staff", "admin")
+    @blp.idempotent
+    @blp.arguments(SwitcherBonusRequestSchema)
+    @blp.response(201, SwitcherBonusSchema)
+    @blp.problems(404, 409)
+    def post(self, data):
+        """Welcome points for a customer who shows another chain's card (once, ever)"""
+        return service.grant_switcher_bonus(
+            data["user_id"], chain_name=data["chain_name"], staff=current_principal().user
+        )
+
+
+@blp.route("/offers")
+class Offers(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(OfferListArgsSchema, location="query")
+    @blp.response(200, page_of(OfferSchema))
+    def get(self, args):
+        """The offers I can use now (never fewer than a new customer gets)"""
+        user_id, at = current_principal().id, utcnow()
+        tier = service.current_tier(user_id, at)
+        query = service.eligible_offers_query(user_id, tier, at, store_id=args.pop("store_id"))
+        return keyset_page(query, [Offer.created_at, Offer.id], **args)
+
+    @blp.auth("admin")
+    @blp.arguments(OfferCreateSchema)
+    @blp.response(201, OfferSchema)
+    @blp.problems(422)
+    def post(self, data):
+        """Create an offer (admin); an offer cannot be restricted to new customers"""
+        return service.create_offer(data, created_by=current_principal().id)
+
+
+@blp.route("/offers/<uuid:offer_id>")
+class OfferById(MethodView):
+    @blp.auth("admin")
+    @blp.response(204)
+    @blp.problems(404)
+    def delete(self, offer_id):
+        """End an offer now (admin); receipts that show it keep it"""
+        service.end_offer(offer_id, ended_by=current_principal().id)
+
+
+@blp.route("/goodwill")
+class GoodwillGrants(MethodView):
+    @blp.auth("staff", "admin")
+    @blp.idempotent
+    @blp.arguments(GoodwillRequestSchema)
+    @blp.response(201, GoodwillSchema)
+    @blp.problems(404, 422)
+    def post(self, data):
+        """Make it right: credit money or a reward with a reason and a personal message"""
+        return service.give_goodwill(
+            staff=current_principal().user,
+            user_id=data["user_id"],
+            reason=data["reason"],
+            message=data["message"],
+            amount_cents=data["amount"],
+            reward_id=data["reward_id"],
+        )
+
+
+@blp.cli.command("evaluate")
+def evaluate_command() -> None:
+    """Daily job: re-evaluate tiers (grace periods, drops) and return points of expired codes."""
+    members = codes = 0
+    for count in service.evaluate_all():
+        db.session.commit()
+        members += count
+    for count in service.return_expired_codes():
+        db.session.commit()
+        codes += count
+    db.session.commit()
+    click.echo(f"loyalty: evaluated {members} members, returned points of {codes} expired codes")

@@ -1,0 +1,106 @@
+"""Loyalty as behaviour: the product's stance ("loyal customers never get a worse deal")
+turned into rules. No Flask request in here; nothing commits.
+
+Hooks for the charging code (stores/paycodes), in the order a charge calls them::
+
+    result = apply_offers(user_id, store_id=..., subtotal_cents=..., lines=priced, at=now)
+    # ... charge subtotal - result.discount_cents from the wallet ...
+    record_offer_use(user_id, charge_id=charge.id, applied=result.applied, at=now)
+    points = award_points_for_charge(user_id, charge_id=charge.id, amount_cents=paid,
+                                     store_id=store.id, at=now,
+                                     offer_bonus_points=result.bonus_points)
+
+and ``reverse_points_for_refund`` on a refund, ``looks_like_reward_code`` /
+``preview_reward_code`` / ``redeem_reward_code`` from the scanner (kind ``reward``),
+``apology_for_feedback`` from charge feedback, ``reward_creator`` and ``blend_enjoyed_by``
+from blends, ``apologies_for_store`` for the store's daily report.
+"""
+
+from wallet_api.loyalty.service.care import (
+    apologies_for_store,
+    apology_for_feedback,
+    give_goodwill,
+    grant_switcher_bonus,
+)
+from wallet_api.loyalty.service.common import _notify, format_money, messages_for, points_balance
+from wallet_api.loyalty.service.creators import blend_enjoyed_by, reward_creator
+from wallet_api.loyalty.service.offers import (
+    AppliedOffer,
+    OffersResult,
+    apply_offers,
+    create_offer,
+    eligible_offers_query,
+    end_offer,
+    record_offer_use,
+)
+from wallet_api.loyalty.service.points import award_points_for_charge, reverse_points_for_refund
+from wallet_api.loyalty.service.rewards import (
+    REWARD_CODE_PREFIX,
+    IssuedCode,
+    create_reward,
+    get_reward,
+    looks_like_reward_code,
+    normalise_code,
+    preview_reward_code,
+    redeem_reward,
+    redeem_reward_code,
+    return_expired_codes,
+    reveal_code,
+    reward_codes_query,
+    rewards_query,
+    update_reward,
+)
+from wallet_api.loyalty.service.tiers import (
+    current_tier,
+    evaluate_all,
+    loyalty_status,
+    qualifying_spend,
+    tenure_bonus_pct,
+    tenure_years,
+    tier_for_spend,
+    tier_threshold,
+)
+
+__all__ = [
+    "REWARD_CODE_PREFIX",
+    "AppliedOffer",
+    "IssuedCode",
+    "OffersResult",
+    "_notify",
+    "apologies_for_store",
+    "apology_for_feedback",
+    "apply_offers",
+    "award_points_for_charge",
+    "blend_enjoyed_by",
+    "create_offer",
+    "create_reward",
+    "current_tier",
+    "eligible_offers_query",
+    "end_offer",
+    "evaluate_all",
+    "format_money",
+    "get_reward",
+    "give_goodwill",
+    "grant_switcher_bonus",
+    "looks_like_reward_code",
+    "loyalty_status",
+    "messages_for",
+    "normalise_code",
+    "points_balance",
+    "preview_reward_code",
+    "qualifying_spend",
+    "record_offer_use",
+    "redeem_reward",
+    "redeem_reward_code",
+    "return_expired_codes",
+    "reveal_code",
+    "reverse_points_for_refund",
+    "reward_codes_query",
+    "reward_creator",
+    "rewards_query",
+    "tenure_bonus_pct",
+    "tenure_years",
+    "tier_for_spend",
+    "tier_threshold",
+    "update_reward",
+]

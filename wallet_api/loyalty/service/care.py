@@ -1,0 +1,281 @@
+"""Making it right: switcher welcomes, goodwill from staff, apologies for low ratings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from wallet_api.audit.service import record_event, user_actor
+from wallet_api.auth.models import User
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.ledger import service as ledger
+from wallet_api.ledger.models import AccountKind
+from wallet_api.loyalty.errors import (
+    GoodwillLimitExceeded,
+    GoodwillToSelf,
+    SwitcherBonusAlreadyGranted,
+)
+from wallet_api.loyalty.models import (
+    Apology,
+    Goodwill,
+    GoodwillDay,
+    SwitcherBonus,
+)
+from wallet_api.loyalty.rules import current_rules
+from wallet_api.loyalty.service.common import _customer, _move_points, _notify, format_money
+from wallet_api.loyalty.service.rewards import _issue_code, get_reward
+
+
+def grant_switcher_bonus(user_id: uuid.UUID, *, chain_name: str, staff: User) -> SwitcherBonus:
+    """One-time welcome points for someone who shows another chain's card; once ever."""
+    customer = _customer(user_id)
+    points = current_rules().switcher_bonus_points
+    if db.session.scalar(select(SwitcherBonus.id).where(SwitcherBonus.user_id == user_id)):
+        raise SwitcherBonusAlreadyGranted()
+    bonus = SwitcherBonus(
+        user_id=user_id, chain_name=chain_name, points=points, granted_by=staff.id
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(bonus)
+    except IntegrityError as exc:
+        raise SwitcherBonusAlreadyGranted() from exc
+    if points:
+        _move_points(
+            "loyalty_switcher_bonus",
+            user_id,
+            points,
+            memo=f"Welcome bonus for switching from {chain_name}",
+            meta={
+                "chain_name": chain_name,
+                "staff_id": str(staff.id),
+                "staff_name": staff.first_name,
+            },
+        )
+    record_event(
+        "loyalty:switcher_bonus:granted",
+        actor=user_actor(staff.id),
+        subject=f"user:{user_id}",
+        data={"chain_name": chain_name, "points": points},
+    )
+    _notify(
+        user_id,
+        "switcher_bonus",
+        title=f"Welcome, {customer.first_name}!",
+        body=f"{customer.first_name}, thanks for bringing your {chain_name} card over. "
+        f"Here are {points} points to say welcome.",
+        data={"points": points, "chain_name": chain_name},
+    )
+    return bonus
+
+
+# --- goodwill ----------------------------------------------------------------------------
+
+
+def _take_goodwill_allowance(staff_id: uuid.UUID, at: datetime, cents: int) -> None:
+    """Count one grant (and its cents) against today's limits, or refuse it.
+
+    One conditional UPDATE checks and raises the counters together, so two grants at once
+    by the same person can never pass the limit between them.
+    """
+    rules = current_rules()
+    day = at.date()
+    if db.session.get(GoodwillDay, (staff_id, day)) is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(GoodwillDay(staff_id=staff_id, day=day, cents=0, grants=0))
+        except IntegrityError:
+            pass  # created concurrently
+    result = db.session.execute(
+        update(GoodwillDay)
+        .where(
+            GoodwillDay.staff_id == staff_id,
+            GoodwillDay.day == day,
+            GoodwillDay.cents + cents <= rules.goodwill_daily_cents,
+            GoodwillDay.grants + 1 <= rules.goodwill_daily_grants,
+        )
+        .values(cents=GoodwillDay.cents + cents, grants=GoodwillDay.grants + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        used = db.session.scalar(
+            select(GoodwillDay)
+            .where(GoodwillDay.staff_id == staff_id, GoodwillDay.day == day)
+            .execution_options(populate_existing=True)
+        )
+        left_cents = rules.goodwill_daily_cents - (used.cents if used else 0)
+        left_grants = rules.goodwill_daily_grants - (used.grants if used else 0)
+        raise GoodwillLimitExceeded(
+            f"You can give {format_money(max(left_cents, 0))} more in {max(left_grants, 0)} "
+            "more grants today.",
+            remaining_cents=max(left_cents, 0),
+            remaining_grants=max(left_grants, 0),
+        )
+
+
+def give_goodwill(
+    *,
+    staff: User,
+    user_id: uuid.UUID,
+    reason: str,
+    message: str | None = None,
+    amount_cents: int | None = None,
+    reward_id: uuid.UUID | None = None,
+) -> Goodwill:
+    """Make it right: credit money (from promotions) or a reward, with a personal message."""
+    if (amount_cents is None) == (reward_id is None):
+        raise ValueError("goodwill is money or a reward")
+    at = utcnow()
+    customer = _customer(user_id)
+    if customer.id == staff.id:
+        raise GoodwillToSelf()
+    reward = get_reward(reward_id) if reward_id is not None else None
+    _take_goodwill_allowance(staff.id, at, amount_cents or 0)
+    meta = {
+        "reason": reason,
+        "message": message or "",
+        "staff_id": str(staff.id),
+        "staff_name": staff.first_name,
+    }
+    code = None
+    if amount_cents is not None:
+        ledger.transfer(
+            "goodwill",
+            ledger.system_account(AccountKind.PROMOTIONS),
+            ledger.wallet_account(user_id),
+            amount_cents,
+            memo=f"Goodwill from {staff.first_name}",
+            meta=meta,
+            max_balance=current_app.config["WALLET_MAX_BALANCE"],
+        )
+        gift = format_money(amount_cents)
+        default = f"we've added {gift} to your wallet"
+    else:
+        assert reward is not None  # noqa: S101  (narrowing for the type checker)
+        code = _issue_code(user_id, reward, source="goodwill", points=0, at=at).row
+        gift = reward.name
+        default = f"{reward.name} is on us: find it in your rewards"
+    grant = Goodwill(
+        user_id=user_id,
+        staff_id=staff.id,
+        amount_cents=amount_cents,
+        reward_code_id=code.id if code else None,
+        reason=reason,
+        message=message or "",
+        created_at=at,
+    )
+    db.session.add(grant)
+    db.session.flush()
+    record_event(
+        "loyalty:goodwill:" + ("credited" if amount_cents is not None else "reward"),
+        actor=user_actor(staff.id),
+        subject=f"user:{user_id}",
+        data={
+            "goodwill_id": str(grant.id),
+            "amount_cents": amount_cents,
+            "reward_id": str(reward.id) if reward else None,
+            "reason": reason,
+        },
+    )
+    _notify(
+        user_id,
+        "goodwill",
+        title=f"{customer.first_name}, this one's on us",
+        body=f"{customer.first_name}, {message or default}. {staff.first_name}",
+        data={
+            "goodwill_id": str(grant.id),
+            "gift": gift,
+            "reward_code_id": str(code.id) if code else None,
+        },
+    )
+    return grant
+
+
+# --- apologies ---------------------------------------------------------------------------
+
+
+def _apology_answer(apology: Apology, first_name: str, *, again: bool) -> dict[str, Any]:
+    credit = format_money(apology.amount_cents)
+    what = f"we credited {credit} as an apology" if apology.amount_cents else "no credit fit"
+    return {
+        "apology_id": apology.id,
+        "credited_cents": apology.amount_cents,
+        "currency": ledger.currency(),
+        "already_apologised": again,
+        "store_message": f"{first_name} rated a purchase {apology.stars} of 5; {what}. "
+        "A personal word on their next visit goes a long way.",
+    }
+
+
+def apology_for_feedback(
+    user_id: uuid.UUID, *, charge_id: uuid.UUID, stars: int, store_id: uuid.UUID | None
+) -> dict[str, Any] | None:
+    """A 1-2 star rating of a charge credits the apology amount, once per charge.
+
+    Returns what to tell the store (None for 3 stars and up). The credit is capped by room
+    under the wallet's maximum balance; the customer is told in their inbox.
+    """
+    if not 1 <= stars <= 5:
+        raise ValueError("stars are 1 to 5")
+    if stars > 2:
+        return None
+    customer = _customer(user_id)
+    wallet = ledger.wallet_account(user_id)
+    # The wallet lock also serialises two ratings of one charge sent at the same moment.
+    balance = ledger.lock_customer_accounts([wallet.id])[wallet.id].balance or 0
+    existing = db.session.scalar(select(Apology).where(Apology.charge_id == charge_id))
+    if existing is not None:
+        return _apology_answer(existing, customer.first_name, again=True)
+    room = max(current_app.config["WALLET_MAX_BALANCE"] - balance, 0)
+    amount = min(current_rules().apology_credit_cents, room)
+    apology = Apology(
+        charge_id=charge_id, user_id=user_id, store_id=store_id, stars=stars, amount_cents=amount
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(apology)
+    except IntegrityError:
+        existing = db.session.scalar(select(Apology).where(Apology.charge_id == charge_id))
+        if existing is None:  # pragma: no cover - the other request rolled back
+            raise
+        return _apology_answer(existing, customer.first_name, again=True)
+    meta = {"charge_id": str(charge_id), "store_id": str(store_id) if store_id else None}
+    if amount:
+        ledger.transfer(
+            "apology",
+            ledger.system_account(AccountKind.PROMOTIONS),
+            wallet,
+            amount,
+            memo="Sorry about your visit",
+            meta={**meta, "stars": stars},
+        )
+    record_event(
+        "loyalty:apology:credited",
+        actor=None,
+        subject=f"user:{user_id}",
+        data={**meta, "stars": stars, "amount_cents": amount},
+    )
+    _notify(
+        user_id,
+        "apology",
+        title=f"Sorry, {customer.first_name}",
+        body=f"{customer.first_name}, we're sorry your visit wasn't what it should be"
+        + (f"; we've added {format_money(amount)} to your wallet." if amount else ".")
+        + " Thank you for telling us.",
+        data={**meta, "amount_cents": amount},
+    )
+    return _apology_answer(apology, customer.first_name, again=False)
+
+
+def apologies_for_store(store_id: uuid.UUID, start: datetime, end: datetime) -> list[Apology]:
+    """For the store's daily report: the apologies made for its charges in [start, end)."""
+    stmt = select(Apology).where(
+        Apology.store_id == store_id, Apology.created_at >= start, Apology.created_at < end
+    )
+    return list(db.session.scalars(stmt.order_by(Apology.created_at)))

@@ -1,0 +1,85 @@
+"""Shared by the loyalty services: people, money formatting, points moves, the inbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from wallet_api.auth import service as auth
+from wallet_api.auth.models import User
+from wallet_api.extensions import db
+from wallet_api.extensions.problems import NotFound
+from wallet_api.ledger import service as ledger
+from wallet_api.ledger.models import AccountKind
+from wallet_api.loyalty.errors import (
+    CustomerNotFound,
+)
+from wallet_api.loyalty.models import (
+    OutboxMessage,
+)
+
+
+def _customer(user_id: uuid.UUID) -> User:
+    try:
+        return auth.get_user(user_id)
+    except NotFound as exc:
+        raise CustomerNotFound() from exc
+
+
+def first_name_of(user_id: uuid.UUID) -> str:
+    """For messages written by jobs: the person may have closed their account since."""
+    user = db.session.get(User, user_id)
+    return user.first_name if user is not None else "there"
+
+
+def format_money(cents: int) -> str:
+    currency = ledger.currency()
+    amount = f"{cents // 100}.{cents % 100:02d}"
+    return f"€{amount}" if currency == "EUR" else f"{amount} {currency}"
+
+
+def _notify(
+    user_id: uuid.UUID,
+    kind: str,
+    *,
+    title: str,
+    body: str,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """The one door to the person's inbox.
+
+    Kept in ``loyalty_outbox`` until the notifications domain exists; on merge this becomes
+    ``social.notify(user_id, kind, title=title, body=body, data=data)``.
+    """
+    db.session.add(
+        OutboxMessage(user_id=user_id, kind=kind, title=title, body=body, data=dict(data or {}))
+    )
+
+
+def messages_for(user_id: uuid.UUID) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).where(OutboxMessage.user_id == user_id)
+    return list(db.session.scalars(stmt.order_by(OutboxMessage.id)))
+
+
+def _move_points(
+    kind: str,
+    user_id: uuid.UUID,
+    points: int,
+    *,
+    meta: Mapping[str, Any],
+    at: datetime | None = None,
+    memo: str = "",
+) -> None:
+    """Points into (positive) or out of (negative) the customer's points account."""
+    mine = ledger.points_account(user_id)
+    issued = ledger.system_account(AccountKind.POINTS_ISSUED)
+    source, destination = (issued, mine) if points > 0 else (mine, issued)
+    ledger.transfer(kind, source, destination, abs(points), memo=memo, meta=meta, event_at=at)
+
+
+def points_balance(user_id: uuid.UUID) -> int:
+    return ledger.balance_of(ledger.points_account(user_id))

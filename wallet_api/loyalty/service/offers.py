@@ -1,0 +1,263 @@
+"""Offers with parity: nothing can be restricted to new customers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from wallet_api.audit.service import record_event, user_actor
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.loyalty.errors import (
+    OfferAlreadyUsed,
+    OfferNotFound,
+    OfferParityViolation,
+)
+from wallet_api.loyalty.models import (
+    Offer,
+    OfferKind,
+    OfferStore,
+    OfferUse,
+    Tier,
+)
+from wallet_api.loyalty.service.common import format_money
+from wallet_api.loyalty.service.rewards import _check_product
+from wallet_api.loyalty.service.tiers import current_tier
+
+# Ways an offer could leave out the people who have been coming for years. Each is refused.
+PARITY_RULES: dict[str, str] = {
+    "audience": "An offer is for everyone (audience 'everyone'); it cannot target a group "
+    "such as new customers.",
+    "new_customers_only": "An offer open to new customers is open to existing customers too.",
+    "first_purchase_only": "A first-purchase offer would leave out every existing customer.",
+    "max_tenure_days": "An offer cannot end with a customer's tenure.",
+    "member_since_after": "An offer cannot depend on how recently someone joined.",
+    "max_tier": "An offer cannot exclude higher tiers; use min_tier to reward loyalty.",
+}
+
+
+def _parity_problems(data: Mapping[str, Any]) -> dict[str, list[str]]:
+    problems: dict[str, list[str]] = {}
+    allowed = {
+        "audience": lambda v: v in (None, "everyone"),
+        "new_customers_only": lambda v: not v,
+        "first_purchase_only": lambda v: not v,
+        "max_tenure_days": lambda v: v is None,
+        "member_since_after": lambda v: v is None,
+        "max_tier": lambda v: v in (None, Tier.PLATINUM),
+    }
+    for name, ok in allowed.items():
+        if name in data and not ok(data[name]):
+            problems[name] = [PARITY_RULES[name]]
+    if data.get("is_welcome") and data.get("min_tier") not in (None, Tier.GREEN):
+        problems["min_tier"] = ["A welcome offer is open to every customer who never had it."]
+    return problems
+
+
+def create_offer(data: Mapping[str, Any], *, created_by: uuid.UUID) -> Offer:
+    """Create an offer, refusing any that would leave out existing customers (parity)."""
+    problems = _parity_problems(data)
+    if problems:
+        raise OfferParityViolation(
+            "Loyal customers never get a worse deal than new ones: "
+            + " ".join(message for messages in problems.values() for message in messages),
+            errors=problems,
+        )
+    _check_product(data.get("product_id"))
+    fields = {k: v for k, v in data.items() if k not in PARITY_RULES and k != "store_ids"}
+    if fields.get("min_tier") is Tier.GREEN:
+        fields["min_tier"] = None  # green and above is everyone
+    offer = Offer(**fields, created_by=created_by)
+    # A welcome offer is once per customer, for every customer, old or new.
+    offer.once_per_customer = bool(offer.once_per_customer or offer.is_welcome)
+    offer.stores = [OfferStore(store_id=s) for s in dict.fromkeys(data.get("store_ids") or [])]
+    db.session.add(offer)
+    db.session.flush()
+    record_event(
+        "loyalty:offer:created",
+        actor=user_actor(created_by),
+        subject=f"offer:{offer.id}",
+        data={"offer_id": str(offer.id), "title": offer.title, "kind": offer.kind.value},
+    )
+    return offer
+
+
+def end_offer(offer_id: uuid.UUID, *, ended_by: uuid.UUID) -> None:
+    """End an offer now. Charges that used it keep it on their receipts."""
+    offer = db.session.get(Offer, offer_id)
+    if offer is None:
+        raise OfferNotFound()
+    if offer.is_active:
+        offer.is_active = False
+        record_event(
+            "loyalty:offer:ended",
+            actor=user_actor(ended_by),
+            subject=f"offer:{offer.id}",
+            data={"offer_id": str(offer.id), "title": offer.title},
+        )
+    db.session.flush()
+
+
+def eligible_offers_query(
+    user_id: uuid.UUID, tier: Tier, at: datetime, *, store_id: uuid.UUID | None = None
+) -> Select[Any]:
+    """Offers running at ``at`` for this person's tier, not yet used if once-per-customer.
+
+    Tenure and history never narrow this list, so an existing customer always sees at least
+    what a new customer sees (less only what they already used).
+    """
+    used = select(OfferUse.id).where(OfferUse.offer_id == Offer.id, OfferUse.user_id == user_id)
+    stmt = select(Offer).where(
+        Offer.is_active.is_(True),
+        Offer.starts_at <= at,
+        Offer.ends_at > at,
+        or_(Offer.min_tier.is_(None), Offer.min_tier.in_(tier.at_or_below())),
+        or_(Offer.once_per_customer.is_(False), ~used.exists()),
+    )
+    if store_id is not None:
+        limited = select(OfferStore.offer_id).where(OfferStore.offer_id == Offer.id)
+        stmt = stmt.where(
+            or_(~limited.exists(), limited.where(OfferStore.store_id == store_id).exists())
+        )
+    return stmt
+
+
+@dataclass(frozen=True)
+class AppliedOffer:
+    offer_id: uuid.UUID
+    title: str
+    kind: OfferKind
+    discount_cents: int
+    bonus_points: int
+    once_per_customer: bool
+    receipt_text: str
+
+
+@dataclass(frozen=True)
+class OffersResult:
+    applied: list[AppliedOffer]
+    discount_cents: int
+    bonus_points: int
+
+    @property
+    def receipt_lines(self) -> list[str]:
+        return [a.receipt_text for a in self.applied]
+
+
+def _line_value(line: Any, name: str) -> Any:
+    return line.get(name) if isinstance(line, Mapping) else getattr(line, name, None)
+
+
+def _total_of_product(lines: Sequence[Any], product_id: uuid.UUID) -> int:
+    """Total of the lines for one product; lines are catalog ``PricedLine``s or dicts."""
+    total = 0
+    for line in lines:
+        item = _line_value(line, "item_id") or _line_value(line, "product_id")
+        if _line_value(line, "kind") in (None, "product") and str(item) == str(product_id):
+            total += int(_line_value(line, "total") or 0)
+    return total
+
+
+def apply_offers(
+    user_id: uuid.UUID,
+    *,
+    store_id: uuid.UUID | None,
+    subtotal_cents: int,
+    lines: Sequence[Any],
+    at: datetime,
+) -> OffersResult:
+    """The offers that apply to this order, with receipt text; moves nothing.
+
+    Every eligible offer applies, oldest first. Percentages are of the subtotal (or of the
+    offer's product lines), never compounded; the discount total never exceeds the subtotal,
+    and an offer that the cap leaves at zero is not applied (nor used up).
+    """
+    tier = current_tier(user_id, at)
+    offers = db.session.scalars(
+        eligible_offers_query(user_id, tier, at, store_id=store_id).order_by(
+            Offer.created_at, Offer.id
+        )
+    )
+    remaining = subtotal_cents
+    applied: list[AppliedOffer] = []
+    for offer in offers:
+        if subtotal_cents < offer.min_subtotal_cents:
+            continue
+        base = subtotal_cents
+        if offer.product_id is not None:
+            base = _total_of_product(lines, offer.product_id)
+            if base == 0:
+                continue
+        discount = bonus = 0
+        if offer.kind is OfferKind.PERCENTAGE:
+            discount = min((base * offer.value + 50) // 100, remaining)
+            text = f"{offer.title}: {offer.value}% off, -{format_money(discount)}"
+        elif offer.kind is OfferKind.FIXED:
+            discount = min(offer.value, base, remaining)
+            text = f"{offer.title}: -{format_money(discount)}"
+        else:
+            bonus = offer.value
+            text = f"{offer.title}: +{bonus} points"
+        if discount == 0 and bonus == 0:
+            continue
+        remaining -= discount
+        applied.append(
+            AppliedOffer(
+                offer_id=offer.id,
+                title=offer.title,
+                kind=offer.kind,
+                discount_cents=discount,
+                bonus_points=bonus,
+                once_per_customer=offer.once_per_customer,
+                receipt_text=text,
+            )
+        )
+    return OffersResult(
+        applied=applied,
+        discount_cents=subtotal_cents - remaining,
+        bonus_points=sum(a.bonus_points for a in applied),
+    )
+
+
+def record_offer_use(
+    user_id: uuid.UUID,
+    *,
+    charge_id: uuid.UUID,
+    applied: Sequence[AppliedOffer],
+    at: datetime | None = None,
+) -> None:
+    """Record the offers a charge used. Again for the same charge: nothing new.
+
+    Raises ``OfferAlreadyUsed`` when a concurrent charge used a once-per-customer offer
+    first; the charge should fail (and may be priced again).
+    """
+    at = at or utcnow()
+    for offer in applied:
+        recorded = db.session.scalar(
+            select(OfferUse.id).where(
+                OfferUse.offer_id == offer.offer_id, OfferUse.charge_id == charge_id
+            )
+        )
+        if recorded is not None:
+            continue
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    OfferUse(
+                        offer_id=offer.offer_id,
+                        once_offer_id=offer.offer_id if offer.once_per_customer else None,
+                        user_id=user_id,
+                        charge_id=charge_id,
+                        discount_cents=offer.discount_cents,
+                        bonus_points=offer.bonus_points,
+                        used_at=at,
+                    )
+                )
+        except IntegrityError as exc:
+            raise OfferAlreadyUsed(f"{offer.title} was already used by this customer.") from exc

@@ -1,0 +1,129 @@
+"""Points for paid charges and their proportional reversal on refunds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.ledger import service as ledger
+from wallet_api.loyalty.models import (
+    Spend,
+)
+from wallet_api.loyalty.rules import current_rules
+from wallet_api.loyalty.service.common import _customer, _move_points
+from wallet_api.loyalty.service.tiers import _ensure_member, _evaluate, tenure_bonus_pct
+
+
+def award_points_for_charge(
+    user_id: uuid.UUID,
+    *,
+    charge_id: uuid.UUID,
+    amount_cents: int,
+    store_id: uuid.UUID | None,
+    at: datetime,
+    offer_bonus_points: int = 0,
+) -> int:
+    """Record a paid charge towards the tier and credit its points; returns points earned.
+
+    points = floor(base x (tier multiplier % + tenure bonus %) / 100) + offer bonus, where
+    base = floor(amount_cents x points_per_euro / 100). The charge counts towards the tier
+    first, so the charge that reaches a tier already earns at its rate. A charge earns once:
+    calling again with the same ``charge_id`` returns the first answer.
+    """
+    if amount_cents < 0 or offer_bonus_points < 0:
+        raise ValueError("amounts and bonus points are not negative")
+    existing = db.session.scalar(select(Spend).where(Spend.charge_id == charge_id))
+    if existing is not None:
+        return existing.points_earned
+    rules = current_rules()
+    user = _customer(user_id)
+    member = _ensure_member(user_id, at)
+    spend = Spend(
+        user_id=user_id,
+        charge_id=charge_id,
+        store_id=store_id,
+        amount_cents=amount_cents,
+        spent_at=at,
+    )
+    db.session.add(spend)
+    db.session.flush()
+    _evaluate(member, at, rules)
+    base = amount_cents * rules.points_per_euro // 100
+    multiplier = rules.tier_multipliers[member.tier.rank]
+    tenure = tenure_bonus_pct(user.created_at, at, rules)
+    points = base * (multiplier + tenure) // 100 + offer_bonus_points
+    spend.points_earned = points
+    if points:
+        _move_points(
+            "loyalty_points",
+            user_id,
+            points,
+            at=at,
+            memo=f"{points} points for a purchase",
+            meta={
+                "charge_id": str(charge_id),
+                "store_id": str(store_id) if store_id else None,
+                "amount_cents": amount_cents,
+                "base_points": base,
+                "tier": member.tier.value,
+                "multiplier_pct": multiplier,
+                "tenure_bonus_pct": tenure,
+                "offer_bonus_points": offer_bonus_points,
+            },
+        )
+    return points
+
+
+def reverse_points_for_refund(
+    user_id: uuid.UUID, *, charge_id: uuid.UUID, refunded_cents: int, charged_cents: int
+) -> int:
+    """Take back the points of a refund in proportion; returns the points taken back.
+
+    ``refunded_cents`` is this refund; ``charged_cents`` the amount the points were earned
+    on. Over all refunds of a charge the points due back are floor(earned x refunded total
+    / charged), so two partial refunds never take more than one full refund. A balance never
+    goes below zero: if the points were spent meanwhile, what is left is taken and the rest
+    is recorded as ``points_shortfall`` on the charge (and in the ledger meta). The
+    customer keeps what they already redeemed; nothing is clawed back from their money.
+    """
+    spend = db.session.scalar(
+        select(Spend)
+        .where(Spend.charge_id == charge_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if spend is None:
+        return 0  # the charge earned nothing (or earned before loyalty existed)
+    if spend.user_id != user_id or charged_cents != spend.amount_cents:
+        raise ValueError("refund does not match the charge the points were earned on")
+    if refunded_cents <= 0:
+        raise ValueError("a refund is a positive amount")
+    spend.refunded_cents = min(spend.amount_cents, spend.refunded_cents + refunded_cents)
+    due = spend.points_earned * spend.refunded_cents // spend.amount_cents
+    owed = due - spend.points_reversed - spend.points_shortfall
+    taken = 0
+    if owed > 0:
+        account = ledger.points_account(user_id)
+        available = ledger.lock_customer_accounts([account.id])[account.id].balance or 0
+        taken = min(owed, available)
+        spend.points_reversed += taken
+        spend.points_shortfall += owed - taken
+        if taken:
+            _move_points(
+                "loyalty_points_reversal",
+                user_id,
+                -taken,
+                memo=f"{taken} points back for a refund",
+                meta={
+                    "charge_id": str(charge_id),
+                    "refunded_cents": refunded_cents,
+                    "shortfall": owed - taken,
+                },
+            )
+    now = utcnow()
+    _evaluate(_ensure_member(user_id, now), now, current_rules())
+    return taken

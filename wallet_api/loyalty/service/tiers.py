@@ -1,0 +1,239 @@
+"""Tiers without cliffs: up at once, down one level at most per qualification year,
+only after a grace period. Evaluated lazily on read and on earning, and by a daily job."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.ledger import service as ledger
+from wallet_api.loyalty.models import (
+    Member,
+    Spend,
+    Tier,
+)
+from wallet_api.loyalty.rules import LoyaltyRules, current_rules
+from wallet_api.loyalty.service.common import (
+    _customer,
+    _notify,
+    first_name_of,
+    format_money,
+    points_balance,
+)
+
+
+def _times(pct: int) -> str:
+    return f"{pct / 100:g}x"
+
+
+def _date(at: datetime) -> str:
+    return f"{at.day} {at:%B %Y}"
+
+
+def tier_threshold(tier: Tier, rules: LoyaltyRules) -> int:
+    return 0 if tier is Tier.GREEN else rules.tier_spend[tier.rank - 1]
+
+
+def tier_for_spend(spend_cents: int, rules: LoyaltyRules) -> Tier:
+    return max((t for t in Tier if spend_cents >= tier_threshold(t, rules)), key=lambda t: t.rank)
+
+
+def qualifying_spend(user_id: uuid.UUID, at: datetime, rules: LoyaltyRules) -> int:
+    """Paid spend less refunds over the qualification window ending at ``at``."""
+    since = at - timedelta(days=rules.qualification_days)
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(Spend.amount_cents - Spend.refunded_cents), 0)).where(
+            Spend.user_id == user_id, Spend.spent_at > since, Spend.spent_at <= at
+        )
+    )
+    return int(total or 0)
+
+
+def tenure_years(member_since: datetime, at: datetime) -> int:
+    """Full years of membership at ``at`` (a 29 February joiner has anniversaries on 1 March)."""
+    years = at.year - member_since.year
+    if (at.month, at.day, at.time()) < (member_since.month, member_since.day, member_since.time()):
+        years -= 1
+    return max(years, 0)
+
+
+def tenure_bonus_pct(member_since: datetime, at: datetime, rules: LoyaltyRules) -> int:
+    years = tenure_years(member_since, at)
+    return min(years * rules.tenure_bonus_pct_per_year, rules.tenure_bonus_max_pct)
+
+
+def _locked_member(user_id: uuid.UUID) -> Member | None:
+    return db.session.scalar(
+        select(Member)
+        .where(Member.user_id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _ensure_member(user_id: uuid.UUID, at: datetime) -> Member:
+    """The member row, locked: every tier decision for one person happens in turn."""
+    member = _locked_member(user_id)
+    if member is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Member(user_id=user_id, tier=Tier.GREEN, tier_since=at))
+        except IntegrityError:
+            pass  # created concurrently; the lock below waits for it
+        member = _locked_member(user_id)
+        if member is None:  # pragma: no cover - the other request rolled back
+            raise RuntimeError("loyalty member row vanished")
+    return member
+
+
+def _earliest_drop(member: Member, at: datetime, rules: LoyaltyRules) -> datetime:
+    earliest = at + timedelta(days=rules.grace_days)
+    if member.last_drop_at is not None:
+        earliest = max(earliest, member.last_drop_at + timedelta(days=rules.qualification_days))
+    return earliest
+
+
+def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
+    """Move the tier as the rules say at ``at``; returns the qualifying spend.
+
+    Up at once. Down never at once: when the spend stops qualifying, the tier is protected
+    until the grace period ends (and a year after the last drop); then it drops one level,
+    and a further drop waits another qualification year. Every change tells the person.
+    """
+    spend = qualifying_spend(member.user_id, at, rules)
+    earned = tier_for_spend(spend, rules)
+    current = member.tier
+    first_name = first_name_of(member.user_id)
+    if earned.rank > current.rank:
+        member.tier, member.tier_since, member.protected_until = earned, at, None
+        pct = rules.tier_multipliers[earned.rank]
+        _notify(
+            member.user_id,
+            "tier_up",
+            title=f"You're {earned.label} now",
+            body=f"{first_name}, you're {earned.label} now: every euro earns {_times(pct)} "
+            "points. Thank you for coming back.",
+            data={"tier": earned.value, "previous_tier": current.value},
+        )
+    elif earned is current:
+        if member.protected_until is not None:
+            member.protected_until = None
+            _notify(
+                member.user_id,
+                "tier_kept",
+                title=f"You've kept {current.label}",
+                body=f"{first_name}, you've kept {current.label}. Thank you!",
+                data={"tier": current.value},
+            )
+    elif member.protected_until is None:
+        member.protected_until = _earliest_drop(member, at, rules)
+        needed = tier_threshold(current, rules) - spend
+        _notify(
+            member.user_id,
+            "tier_protected",
+            title=f"Your {current.label} status is protected",
+            body=f"{first_name}, you're {current.label} until at least "
+            f"{_date(member.protected_until)}. Spend {format_money(needed)} more by then "
+            "to keep it.",
+            data={"tier": current.value, "protected_until": member.protected_until.isoformat()},
+        )
+    elif at >= member.protected_until:
+        lower = list(Tier)[current.rank - 1]
+        member.tier, member.tier_since, member.last_drop_at = lower, at, at
+        member.protected_until = (
+            _earliest_drop(member, at, rules) if earned.rank < lower.rank else None
+        )
+        until = (
+            f" You keep it at least until {_date(member.protected_until)}."
+            if member.protected_until
+            else ""
+        )
+        _notify(
+            member.user_id,
+            "tier_down",
+            title=f"You're {lower.label} now",
+            body=f"{first_name}, you're {lower.label} now, one step down from "
+            f"{current.label}, never more than one a year.{until}",
+            data={"tier": lower.value, "previous_tier": current.value},
+        )
+    return spend
+
+
+def current_tier(user_id: uuid.UUID, at: datetime | None = None) -> Tier:
+    """The tier at ``at``, evaluated on the way (a customer with no history is green)."""
+    at = at or utcnow()
+    member = _locked_member(user_id)
+    if member is None:
+        return Tier.GREEN
+    _evaluate(member, at, current_rules())
+    return member.tier
+
+
+def evaluate_all(at: datetime | None = None, *, batch: int = 200) -> Iterable[int]:
+    """Evaluate every member above green or under protection; yields counts per batch.
+
+    The caller commits after each batch so that locks stay short.
+    """
+    at = at or utcnow()
+    rules = current_rules()
+    last: uuid.UUID | None = None
+    while True:
+        stmt = (
+            select(Member.user_id)
+            .where(or_(Member.tier != Tier.GREEN, Member.protected_until.is_not(None)))
+            .order_by(Member.user_id)
+            .limit(batch)
+        )
+        if last is not None:
+            stmt = stmt.where(Member.user_id > last)
+        ids = list(db.session.scalars(stmt))
+        if not ids:
+            return
+        for user_id in ids:
+            member = _locked_member(user_id)
+            if member is not None:
+                _evaluate(member, at, rules)
+        last = ids[-1]
+        yield len(ids)
+
+
+def loyalty_status(user_id: uuid.UUID, at: datetime | None = None) -> dict[str, Any]:
+    """What GET /v1/loyalty shows: the tier, evaluated now, and how to go further."""
+    at = at or utcnow()
+    rules = current_rules()
+    user = _customer(user_id)
+    member = _locked_member(user_id)
+    if member is None:
+        spend, tier, tier_since, protected_until = 0, Tier.GREEN, user.created_at, None
+    else:
+        spend = _evaluate(member, at, rules)
+        tier, tier_since, protected_until = member.tier, member.tier_since, member.protected_until
+    next_tier = None
+    if tier is not Tier.PLATINUM:
+        above = list(Tier)[tier.rank + 1]
+        next_tier = {
+            "tier": above,
+            "spend_needed_cents": max(tier_threshold(above, rules) - spend, 0),
+        }
+    return {
+        "first_name": user.first_name,
+        "points": points_balance(user_id),
+        "tier": tier,
+        "tier_since": tier_since,
+        "multiplier_pct": rules.tier_multipliers[tier.rank],
+        "qualifying_spend_cents": spend,
+        "currency": ledger.currency(),
+        "next_tier": next_tier,
+        "spend_to_keep_tier_cents": max(tier_threshold(tier, rules) - spend, 0),
+        "protected_until": protected_until,
+        "member_since": user.created_at,
+        "tenure_years": tenure_years(user.created_at, at),
+        "tenure_bonus_pct": tenure_bonus_pct(user.created_at, at, rules),
+    }
