@@ -26,6 +26,7 @@ DOMAINS = (
     "wallet_api.ops",
     "wallet_api.auth",
     "wallet_api.ledger",
+    "wallet_api.wallet",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

@@ -4,6 +4,19 @@
 touches (in sorted id order, so two postings never wait on each other in a cycle), checks
 their balances, appends the entries and updates the cached balances, all inside the
 caller's database transaction. It flushes; the request commits.
+
+``meta`` of a transaction is what a person needs to read the history row later. Every
+domain that posts uses these keys (all optional; ``account_history`` reads them):
+
+* ``meta["store"] = {"id": "<store uuid>", "name": "Bean Central"}``: where it happened;
+* ``meta["counterparty"] = {"id": "<user uuid>", "name": "Ben"}``: the other person of a
+  transfer or gift (their display name at the time of posting);
+* ``meta["items"] = [{"name": "Flat white", "size": "medium", "quantity": 1,
+  "unit_price": 350}]``: what was bought or given (``unit_price`` in cents);
+* domain references such as ``meta["top_up_id"]``, ``meta["charge_id"]``,
+  ``meta["gift_id"]`` (UUID strings), read by those domains and reports.
+
+Values must be JSON (strings, numbers, lists, dicts): UUIDs are stored as strings.
 """
 
 from __future__ import annotations
@@ -17,9 +30,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.pagination import keyset_page
 from wallet_api.ledger.errors import (
     AccountClosed,
     BalanceLimitExceeded,
@@ -284,6 +299,66 @@ def get_transaction(public_id: uuid.UUID) -> LedgerTransaction | None:
     return db.session.scalar(
         select(LedgerTransaction).where(LedgerTransaction.public_id == public_id)
     )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One entry of a customer account, with what its transaction says for people."""
+
+    entry_id: int
+    transaction_id: uuid.UUID
+    kind: str
+    amount: int
+    balance_after: int | None
+    memo: str
+    meta: Mapping[str, Any]
+    event_at: datetime
+    created_at: datetime
+
+    @property
+    def store(self) -> dict[str, Any] | None:
+        return _meta_dict(self.meta.get("store"))
+
+    @property
+    def counterparty(self) -> dict[str, Any] | None:
+        return _meta_dict(self.meta.get("counterparty"))
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        items = self.meta.get("items")
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def _meta_dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) and value.get("id") is not None else None
+
+
+def account_history(account: Account, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """A page of ``account``'s entries, newest first (keyset on entry id).
+
+    Returns ``{"items": [HistoryEntry, ...], "next_cursor": str | None}``.
+    """
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account.id)
+        .options(joinedload(LedgerEntry.transaction).noload(LedgerTransaction.entries))
+    )
+    page = keyset_page(stmt, [LedgerEntry.id], limit=limit, cursor=cursor)
+    page["items"] = [
+        HistoryEntry(
+            entry_id=entry.id,
+            transaction_id=entry.transaction.public_id,
+            kind=entry.transaction.kind,
+            amount=entry.amount,
+            balance_after=entry.balance_after,
+            memo=entry.transaction.memo,
+            meta=entry.transaction.meta or {},
+            event_at=entry.transaction.event_at,
+            created_at=entry.transaction.created_at,
+        )
+        for entry in page["items"]
+    ]
+    return page
 
 
 # --- verification ----------------------------------------------------------------------
