@@ -341,7 +341,7 @@ def account_history(account: Account, *, limit: int, cursor: str | None) -> dict
     stmt = (
         select(LedgerEntry)
         .where(LedgerEntry.account_id == account.id)
-        .options(joinedload(LedgerEntry.transaction).noload(LedgerTransaction.entries))
+        .options(joinedload(LedgerEntry.transaction).lazyload(LedgerTransaction.entries))
     )
     page = keyset_page(stmt, [LedgerEntry.id], limit=limit, cursor=cursor)
     page["items"] = [
