@@ -28,9 +28,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
@@ -50,6 +52,7 @@ from wallet_api.ledger.models import (
     LedgerEntry,
     LedgerTransaction,
 )
+from wallet_api.ledger.statements import statements_for
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,11 @@ def post_transaction(
             raise UnbalancedTransaction(f"leg amounts are non-zero integers, got {leg.amount!r}")
 
     account_ids = {leg.account_id for leg in legs}
-    customers = lock_customer_accounts(account_ids)
+    # Pending ORM changes (an account closed or opened in this request) must be in the
+    # database before the lock reads it; a no-op when there are none.
+    db.session.flush()
+    sql = statements_for(db.session.connection())
+    customers = sql.lock_customers(sorted(account_ids))
     systems = _system_accounts_for(account_ids - customers.keys())
     unknown = account_ids - customers.keys() - systems.keys()
     if unknown:
@@ -205,7 +212,7 @@ def post_transaction(
         delta = deltas[account_id]
         if account.is_closed:
             raise AccountClosed("This wallet is closed.")
-        new_balance = (account.balance or 0) + delta
+        new_balance = account.balance + delta
         if new_balance < 0:
             if account.kind is AccountKind.POINTS:
                 raise InsufficientPoints(
@@ -229,17 +236,17 @@ def post_transaction(
             )
 
     now = utcnow()
-    transaction = LedgerTransaction(
-        kind=kind,
-        memo=memo,
-        meta=dict(meta or {}),
-        event_at=event_at or now,
-        created_at=now,
-    )
-    db.session.add(transaction)
-    db.session.flush()
+    values = {
+        "public_id": uuid.uuid4(),
+        "kind": kind,
+        "memo": memo,
+        "meta": dict(meta or {}),
+        "event_at": event_at or now,
+        "created_at": now,
+    }
+    transaction_id = sql.insert_transaction(values)
 
-    running = {i: a.balance or 0 for i, a in customers.items()}
+    running = {i: a.balance for i, a in customers.items()}
     rows = []
     for leg in legs:
         balance_after = None
@@ -248,19 +255,32 @@ def post_transaction(
             balance_after = running[leg.account_id]
         rows.append(
             {
-                "transaction_id": transaction.id,
+                "transaction_id": transaction_id,
                 "account_id": leg.account_id,
                 "amount": leg.amount,
                 "balance_after": balance_after,
                 "created_at": now,
             }
         )
-    db.session.execute(insert(LedgerEntry), rows)
+    sql.insert_entries(rows)
     for account_id, account in customers.items():
-        account.balance = running[account_id]
-        account.version += 1
-    db.session.flush()
+        version = account.version + 1
+        sql.update_balance(account_id, running[account_id], version)
+        _refresh_loaded_account(account_id, running[account_id], version)
+
+    transaction = LedgerTransaction(id=transaction_id, **values)
+    # The row exists already: attach the object as persistent, without another INSERT.
+    make_transient_to_detached(transaction)
+    db.session.add(transaction)
     return transaction
+
+
+def _refresh_loaded_account(account_id: int, balance: int, version: int) -> None:
+    """Keep an Account already loaded in this session in step with the row."""
+    loaded = db.session.identity_map.get(identity_key(Account, account_id))
+    if loaded is not None:
+        set_committed_value(loaded, "balance", balance)
+        set_committed_value(loaded, "version", version)
 
 
 def transfer(
