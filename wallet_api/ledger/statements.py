@@ -136,10 +136,12 @@ def _aware(value: datetime) -> datetime:
 
 class PsycopgStatements:
     def __init__(self, connection: Any) -> None:
-        self.connection = connection
+        # One client-side cursor (it holds nothing on the server) for all four statements;
+        # commit and rollback stay with the session that owns the connection.
+        self.cursor = connection.cursor()
 
     def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]:
-        rows = self.connection.execute(_PG_LOCK, (list(ids),)).fetchall()
+        rows = self.cursor.execute(_PG_LOCK, (list(ids),)).fetchall()
         return {
             row[0]: Locked(row[0], AccountKind(row[1]), row[2], row[3], row[4], row[5])
             for row in rows
@@ -154,11 +156,11 @@ class PsycopgStatements:
             _aware(values["event_at"]),
             _aware(values["created_at"]),
         )
-        return self.connection.execute(_PG_INSERT_TRANSACTION, params).fetchone()[0]
+        return self.cursor.execute(_PG_INSERT_TRANSACTION, params).fetchone()[0]
 
     def insert_entries(self, rows: list[dict[str, Any]]) -> None:
         params = [row[column] for row in rows for column in _ENTRY_COLUMNS]
-        self.connection.execute(_pg_insert_entries(len(rows)), params)
+        self.cursor.execute(_pg_insert_entries(len(rows)), params)
 
     def update_balance(self, account_id: int, balance: int, version: int) -> None:
-        self.connection.execute(_PG_UPDATE_BALANCE, (balance, version, account_id))
+        self.cursor.execute(_PG_UPDATE_BALANCE, (balance, version, account_id))
