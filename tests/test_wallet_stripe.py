@@ -142,9 +142,31 @@ def test_failed_payment_marks_failed_and_credits_nothing(api, stripe_api):
     shown = api.get(f"/v1/wallet/top-ups/{pending['id']}", as_=anna).get_json()
     assert shown["status"] == "failed"
     assert shown["failure_reason"] == "Your card was declined."
-    # A late "succeeded" for a payment already failed changes nothing either.
-    assert deliver(api, succeeded(pending)).get_json()["outcome"] == "already_settled"
     assert balance(api, anna) == 0
+
+
+def test_a_retry_with_another_card_after_a_failure_credits(api, stripe_api):
+    # Stripe lets the customer retry on the same PaymentIntent after a failed attempt.
+    anna = api.register("Anna")
+    pending = top_up(api, anna, 2_500)
+    failed = payment_intent_event(
+        "payment_intent.payment_failed", pending["provider_reference"], 2_500, error="declined"
+    )
+    assert deliver(api, failed).get_json()["outcome"] == "failed"
+    assert deliver(api, succeeded(pending)).get_json()["outcome"] == "succeeded"
+    shown = api.get(f"/v1/wallet/top-ups/{pending['id']}", as_=anna).get_json()
+    assert shown["status"] == "succeeded"
+    assert shown["failure_reason"] is None
+    assert balance(api, anna) == 2_500
+    # A failure reported late never undoes the success.
+    late = payment_intent_event(
+        "payment_intent.payment_failed", pending["provider_reference"], 2_500, error="late"
+    )
+    assert deliver(api, late).get_json()["outcome"] == "already_settled"
+    assert api.get(f"/v1/wallet/top-ups/{pending['id']}", as_=anna).get_json()["status"] == (
+        "succeeded"
+    )
+    assert balance(api, anna) == 2_500
 
 
 def test_unknown_payment_intent_is_acknowledged_and_changes_nothing(api, stripe_api):

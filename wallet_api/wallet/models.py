@@ -26,7 +26,9 @@ from wallet_api.extensions.database import (
 class TopUpStatus(enum.StrEnum):
     PENDING = "pending"  # waiting for the provider (Stripe: the app confirms the payment)
     SUCCEEDED = "succeeded"  # paid and credited to the wallet, exactly once
-    FAILED = "failed"  # declined or failed; nothing credited
+    # Declined or failed; nothing credited. Stripe lets the customer retry the same payment,
+    # so a later success still credits it.
+    FAILED = "failed"
     # Paid, but crediting it would push the wallet over its maximum balance: nothing is
     # credited and the payment is to be refunded to the card by an operator.
     REFUND_DUE = "refund_due"

@@ -60,7 +60,16 @@ class TopUpSchema(Schema):
     amount = ma.fields.Integer(required=True, metadata={"description": "cents"})
     currency = ma.fields.String(required=True)
     provider = ma.fields.String(required=True, metadata={"description": "sandbox or stripe"})
-    status = ma.fields.Enum(TopUpStatus, by_value=True, required=True)
+    status = ma.fields.Enum(
+        TopUpStatus,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "pending (waiting for the payment), succeeded (credited once), "
+            "failed (nothing credited), refund_due (paid, but the wallet was full: nothing "
+            "credited, the payment is refunded)"
+        },
+    )
     provider_reference = ma.fields.String(
         attribute="provider_ref",
         allow_none=True,

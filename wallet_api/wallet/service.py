@@ -156,8 +156,12 @@ def handle_webhook(provider_name: str, payload: bytes, headers: dict[str, str]) 
     """Apply one verified provider event; returns what happened (for the answer and logs).
 
     Exactly-once crediting rests on two guards, both under the top-up's row lock: the
-    event id is recorded once (a redelivery finds it), and only a ``pending`` top-up can
-    change status (a different event about the same payment finds it settled).
+    event id is recorded once (a redelivery finds it), and only a top-up that was not
+    credited can be credited (a different event about the same payment finds it settled).
+
+    A failed attempt is not the end of a Stripe payment: the customer may retry on the same
+    PaymentIntent with another card, so a ``failed`` top-up still becomes ``succeeded``
+    when its payment later succeeds. A failure never overrides a success.
     """
     provider = providers.provider(provider_name)
     event = provider.parse_webhook(payload, headers)
@@ -175,11 +179,14 @@ def handle_webhook(provider_name: str, payload: bytes, headers: dict[str, str]) 
     record = _record_event(provider.name, event, top_up)
     if record is None:
         return "duplicate"
-    if top_up.status is not TopUpStatus.PENDING:
+    if event.outcome == "failed":
+        if top_up.status is TopUpStatus.PENDING:
+            _finish(top_up, TopUpStatus.FAILED, event.failure_reason or "payment failed")
+            outcome = "failed"
+        else:
+            outcome = "already_settled"
+    elif top_up.status not in (TopUpStatus.PENDING, TopUpStatus.FAILED):
         outcome = "already_settled"
-    elif event.outcome == "failed":
-        _finish(top_up, TopUpStatus.FAILED, event.failure_reason or "payment failed")
-        outcome = "failed"
     elif (event.amount, event.currency) != (top_up.amount, top_up.currency):
         # Never credit what was not paid; leave it pending for a person to look at.
         log.error("wallet:webhook:mismatch top_up=%s event=%s", top_up.id, event.id)
