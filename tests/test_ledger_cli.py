@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import sqlalchemy as sa
 
+from tests.wallet_helpers import ledger_verify_command as verify
 from tests.wallet_helpers import top_up
-
-
-def verify(app) -> tuple[int, str]:
-    """The real command, as an operator runs it, against the test database (the app
-    fixture put its URL and secret into the environment). Returns (exit code, output)."""
-    command = [str(Path(sys.executable).parent / "wallet-api"), "ledger", "verify"]
-    # S603: our own console script with fixed arguments.
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
-    return done.returncode, done.stdout + done.stderr
 
 
 def test_verify_passes_on_a_good_ledger(api, app):

@@ -11,8 +11,14 @@ import uuid
 
 import pytest
 
-from tests.test_ledger_cli import verify
-from tests.wallet_helpers import balance, run_threads, spend, store_sales_account, top_up
+from tests.wallet_helpers import (
+    balance,
+    ledger_verify_command,
+    run_threads,
+    spend,
+    store_sales_account,
+    top_up,
+)
 
 
 def history(api, person) -> list[dict]:
@@ -48,7 +54,7 @@ def spend_race(app, api, *, threads: int, start: int, price: int) -> None:
     assert sum(results) == affordable
     assert balance(api, anna) == start - affordable * price
     assert_history_is_a_chain(api, anna, start - affordable * price)
-    code, output = verify(app)
+    code, output = ledger_verify_command(app)
     assert code == 0, output
 
 
@@ -79,7 +85,7 @@ def mixed_race(app, api, *, top_ups: int, spends: int) -> None:
     assert expected >= 0
     assert balance(api, anna) == expected
     assert_history_is_a_chain(api, anna, expected)
-    code, output = verify(app)
+    code, output = ledger_verify_command(app)
     assert code == 0, output
 
 

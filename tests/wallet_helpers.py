@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import itertools
 import json
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -74,6 +77,15 @@ def spend(app: Flask, user_id: str, store_id: uuid.UUID, amount: int, **kwargs: 
             db.session.rollback()
             return False
     return True
+
+
+def ledger_verify_command(app: Flask) -> tuple[int, str]:
+    """``wallet-api ledger verify`` as an operator runs it, against the test database (the
+    app fixture put its URL and secret into the environment). Returns (exit code, output)."""
+    command = [str(Path(sys.executable).parent / "wallet-api"), "ledger", "verify"]
+    # S603: our own console script with fixed arguments.
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    return done.returncode, done.stdout + done.stderr
 
 
 def run_threads(count: int, target: Any) -> list[Any]:
