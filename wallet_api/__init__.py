@@ -33,6 +33,7 @@ DOMAINS = (
     "wallet_api.stores",
     "wallet_api.paycodes",
     "wallet_api.loyalty",
+    "wallet_api.wallet",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

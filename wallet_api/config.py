@@ -32,6 +32,16 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"WALLET_{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return tuple(int(part) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"WALLET_{name} must be comma-separated integers, got {raw!r}") from exc
+
+
 def _dev_secret(instance_path: Path) -> str:
     """A development secret generated once and kept, so tokens survive a restart."""
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -67,7 +77,11 @@ class Settings:
     max_live_pay_codes: int = 3
     gift_ttl_days: int = 90
     payment_provider: str = "sandbox"
+    # Top-up amounts (cents) the sandbox provider declines, so a decline can be tried out.
+    sandbox_decline_amounts: tuple[int, ...] = (1313,)
     stripe_secret_key: str | None = None
+    # Where the Stripe client sends API calls; unset means Stripe's own address.
+    stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_webhook_tolerance: int = 300
     public_base_url: str = "http://127.0.0.1:5000"
@@ -86,6 +100,16 @@ class Settings:
         elif env == "production" and len(secret) < 32:
             raise ConfigError("WALLET_SECRET_KEY must be at least 32 characters in production")
         jwt_keys, current_kid = _jwt_keys(secret)
+        payment_provider = _env("PAYMENT_PROVIDER", "sandbox") or "sandbox"
+        if payment_provider not in ("sandbox", "stripe"):
+            raise ConfigError("WALLET_PAYMENT_PROVIDER must be sandbox or stripe")
+        if payment_provider == "stripe" and not (
+            _env("STRIPE_SECRET_KEY") and _env("STRIPE_WEBHOOK_SECRET")
+        ):
+            raise ConfigError(
+                "WALLET_PAYMENT_PROVIDER=stripe needs WALLET_STRIPE_SECRET_KEY and "
+                "WALLET_STRIPE_WEBHOOK_SECRET"
+            )
         database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'wallet.sqlite3'}"
         return cls(
             env=env,
@@ -106,8 +130,10 @@ class Settings:
             pay_code_ttl=_env_int("PAY_CODE_TTL", 60),
             max_live_pay_codes=_env_int("MAX_LIVE_PAY_CODES", 3),
             gift_ttl_days=_env_int("GIFT_TTL_DAYS", 90),
-            payment_provider=_env("PAYMENT_PROVIDER", "sandbox") or "sandbox",
+            payment_provider=payment_provider,
+            sandbox_decline_amounts=_env_ints("SANDBOX_DECLINE_AMOUNTS", (1313,)),
             stripe_secret_key=_env("STRIPE_SECRET_KEY"),
+            stripe_api_base=_env("STRIPE_API_BASE"),
             stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
             stripe_webhook_tolerance=_env_int("STRIPE_WEBHOOK_TOLERANCE", 300),
             public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",

@@ -4,6 +4,19 @@
 touches (in sorted id order, so two postings never wait on each other in a cycle), checks
 their balances, appends the entries and updates the cached balances, all inside the
 caller's database transaction. It flushes; the request commits.
+
+``meta`` of a transaction is what a person needs to read the history row later. Every
+domain that posts uses these keys (all optional; ``account_history`` reads them):
+
+* ``meta["store"] = {"id": "<store uuid>", "name": "Bean Central"}``: where it happened;
+* ``meta["counterparty"] = {"id": "<user uuid>", "name": "Ben"}``: the other person of a
+  transfer or gift (their display name at the time of posting);
+* ``meta["items"] = [{"name": "Flat white", "size": "medium", "quantity": 1,
+  "unit_price": 350}]``: what was bought or given (``unit_price`` in cents);
+* domain references such as ``meta["top_up_id"]``, ``meta["charge_id"]``,
+  ``meta["gift_id"]`` (UUID strings), read by those domains and reports.
+
+Values must be JSON (strings, numbers, lists, dicts): UUIDs are stored as strings.
 """
 
 from __future__ import annotations
@@ -15,11 +28,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.pagination import keyset_page
 from wallet_api.ledger.errors import (
     AccountClosed,
     BalanceLimitExceeded,
@@ -35,6 +52,7 @@ from wallet_api.ledger.models import (
     LedgerEntry,
     LedgerTransaction,
 )
+from wallet_api.ledger.statements import statements_for
 
 
 @dataclass(frozen=True)
@@ -166,7 +184,11 @@ def post_transaction(
             raise UnbalancedTransaction(f"leg amounts are non-zero integers, got {leg.amount!r}")
 
     account_ids = {leg.account_id for leg in legs}
-    customers = lock_customer_accounts(account_ids)
+    # Pending ORM changes (an account closed or opened in this request) must be in the
+    # database before the lock reads it; a no-op when there are none.
+    db.session.flush()
+    sql = statements_for(db.session.connection())
+    customers = sql.lock_customers(sorted(account_ids))
     systems = _system_accounts_for(account_ids - customers.keys())
     unknown = account_ids - customers.keys() - systems.keys()
     if unknown:
@@ -190,7 +212,7 @@ def post_transaction(
         delta = deltas[account_id]
         if account.is_closed:
             raise AccountClosed("This wallet is closed.")
-        new_balance = (account.balance or 0) + delta
+        new_balance = account.balance + delta
         if new_balance < 0:
             if account.kind is AccountKind.POINTS:
                 raise InsufficientPoints(
@@ -214,17 +236,17 @@ def post_transaction(
             )
 
     now = utcnow()
-    transaction = LedgerTransaction(
-        kind=kind,
-        memo=memo,
-        meta=dict(meta or {}),
-        event_at=event_at or now,
-        created_at=now,
-    )
-    db.session.add(transaction)
-    db.session.flush()
+    values = {
+        "public_id": uuid.uuid4(),
+        "kind": kind,
+        "memo": memo,
+        "meta": dict(meta or {}),
+        "event_at": event_at or now,
+        "created_at": now,
+    }
+    transaction_id = sql.insert_transaction(values)
 
-    running = {i: a.balance or 0 for i, a in customers.items()}
+    running = {i: a.balance for i, a in customers.items()}
     rows = []
     for leg in legs:
         balance_after = None
@@ -233,19 +255,32 @@ def post_transaction(
             balance_after = running[leg.account_id]
         rows.append(
             {
-                "transaction_id": transaction.id,
+                "transaction_id": transaction_id,
                 "account_id": leg.account_id,
                 "amount": leg.amount,
                 "balance_after": balance_after,
                 "created_at": now,
             }
         )
-    db.session.execute(insert(LedgerEntry), rows)
+    sql.insert_entries(rows)
     for account_id, account in customers.items():
-        account.balance = running[account_id]
-        account.version += 1
-    db.session.flush()
+        version = account.version + 1
+        sql.update_balance(account_id, running[account_id], version)
+        _refresh_loaded_account(account_id, running[account_id], version)
+
+    transaction = LedgerTransaction(id=transaction_id, **values)
+    # The row exists already: attach the object as persistent, without another INSERT.
+    make_transient_to_detached(transaction)
+    db.session.add(transaction)
     return transaction
+
+
+def _refresh_loaded_account(account_id: int, balance: int, version: int) -> None:
+    """Keep an Account already loaded in this session in step with the row."""
+    loaded = db.session.identity_map.get(identity_key(Account, account_id))
+    if loaded is not None:
+        set_committed_value(loaded, "balance", balance)
+        set_committed_value(loaded, "version", version)
 
 
 def transfer(
@@ -284,6 +319,66 @@ def get_transaction(public_id: uuid.UUID) -> LedgerTransaction | None:
     return db.session.scalar(
         select(LedgerTransaction).where(LedgerTransaction.public_id == public_id)
     )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One entry of a customer account, with what its transaction says for people."""
+
+    entry_id: int
+    transaction_id: uuid.UUID
+    kind: str
+    amount: int
+    balance_after: int | None
+    memo: str
+    meta: Mapping[str, Any]
+    event_at: datetime
+    created_at: datetime
+
+    @property
+    def store(self) -> dict[str, Any] | None:
+        return _meta_dict(self.meta.get("store"))
+
+    @property
+    def counterparty(self) -> dict[str, Any] | None:
+        return _meta_dict(self.meta.get("counterparty"))
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        items = self.meta.get("items")
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def _meta_dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) and value.get("id") is not None else None
+
+
+def account_history(account: Account, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """A page of ``account``'s entries, newest first (keyset on entry id).
+
+    Returns ``{"items": [HistoryEntry, ...], "next_cursor": str | None}``.
+    """
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account.id)
+        .options(joinedload(LedgerEntry.transaction).lazyload(LedgerTransaction.entries))
+    )
+    page = keyset_page(stmt, [LedgerEntry.id], limit=limit, cursor=cursor)
+    page["items"] = [
+        HistoryEntry(
+            entry_id=entry.id,
+            transaction_id=entry.transaction.public_id,
+            kind=entry.transaction.kind,
+            amount=entry.amount,
+            balance_after=entry.balance_after,
+            memo=entry.transaction.memo,
+            meta=entry.transaction.meta or {},
+            event_at=entry.transaction.event_at,
+            created_at=entry.transaction.created_at,
+        )
+        for entry in page["items"]
+    ]
+    return page
 
 
 # --- verification ----------------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""The ledger's posting rules, through ``wallet_api.ledger.service`` on both databases.
+
+Posting speaks SQL directly (psycopg on PostgreSQL, SQLAlchemy Core elsewhere), so these
+check that the ORM objects a caller holds stay true and that every refusal writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import StatementError
+
+from wallet_api.extensions import db
+from wallet_api.ledger import service as ledger
+from wallet_api.ledger.errors import (
+    AccountClosed,
+    BalanceLimitExceeded,
+    InsufficientFunds,
+    InsufficientPoints,
+    UnbalancedTransaction,
+)
+from wallet_api.ledger.models import AccountKind, LedgerEntry, LedgerTransaction
+from wallet_api.ledger.service import Leg
+
+
+@pytest.fixture
+def ctx(app, api):
+    """An app context with two customers' wallets, Anna's funded with 1000."""
+    anna, ben = api.register("Anna"), api.register("Ben")
+    with app.app_context():
+        wallets = {
+            "anna": ledger.wallet_account(uuid.UUID(anna.id)),
+            "ben": ledger.wallet_account(uuid.UUID(ben.id)),
+        }
+        ledger.transfer(
+            "top_up", ledger.system_account(AccountKind.TOPUP_CLEARING), wallets["anna"], 1_000
+        )
+        db.session.commit()
+        yield wallets
+        db.session.rollback()
+
+
+def counts() -> tuple[int, int]:
+    return (
+        db.session.scalar(select(func.count()).select_from(LedgerTransaction)),
+        db.session.scalar(select(func.count()).select_from(LedgerEntry)),
+    )
+
+
+def test_posting_returns_a_usable_transaction_and_keeps_loaded_accounts_true(ctx):
+    anna, ben = ctx["anna"], ctx["ben"]
+    posted = ledger.transfer(
+        "transfer", anna, ben, 300, memo="Lunch", meta={"counterparty": {"id": "x", "name": "B"}}
+    )
+    # The Account objects the caller holds show the new balances at once.
+    assert (anna.balance, ben.balance) == (700, 300)
+    assert posted.id
+    assert posted.public_id
+    assert posted.kind == "transfer"
+    assert ledger.get_transaction(posted.public_id) is posted
+    assert [(e.account_id, e.amount, e.balance_after) for e in posted.entries] == [
+        (anna.id, -300, 700),
+        (ben.id, 300, 300),
+    ]
+    db.session.commit()
+    db.session.expire_all()
+    assert (ledger.balance_of(anna), ledger.balance_of(ben)) == (700, 300)
+    assert anna.version == 2  # the top-up, then this
+    stored = ledger.get_transaction(posted.public_id)
+    assert stored.memo == "Lunch"
+    assert stored.meta == {"counterparty": {"id": "x", "name": "B"}}
+    assert stored.event_at.tzinfo is not None
+
+
+def test_system_accounts_have_no_cached_balance(ctx):
+    store = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    ledger.transfer("charge", ctx["anna"], store, 250)
+    ledger.transfer("charge", ctx["anna"], store, 250)
+    assert store.balance is None
+    assert ledger.balance_of(store) == 500
+    assert ledger.balance_of(ledger.system_account(AccountKind.TOPUP_CLEARING)) == -1_000
+
+
+@pytest.mark.parametrize(
+    ("legs", "message"),
+    [
+        (lambda a, b: [Leg(a, -100)], "at least two legs"),
+        (lambda a, b: [Leg(a, -100), Leg(b, 99)], "do not sum to zero"),
+        (lambda a, b: [Leg(a, 0), Leg(b, 0)], "non-zero integers"),
+        (lambda a, b: [Leg(a, -1.5), Leg(b, 1.5)], "non-zero integers"),
+        (lambda a, b: [Leg(a, -100), Leg(10**9, 100)], "unknown accounts"),
+    ],
+)
+def test_malformed_postings_are_refused_before_writing(ctx, legs, message):
+    before = counts()
+    with pytest.raises(UnbalancedTransaction, match=message):
+        ledger.post_transaction("bad", legs(ctx["anna"].id, ctx["ben"].id))
+    assert counts() == before
+
+
+def test_units_must_balance_separately(ctx, app):
+    points = ledger.points_account(ctx["anna"].user_id)
+    with pytest.raises(UnbalancedTransaction, match="do not sum to zero"):
+        ledger.post_transaction("bad", [Leg(ctx["anna"].id, -100), Leg(points.id, 100)])
+
+
+def test_insufficient_funds_writes_nothing(ctx):
+    before = counts()
+    with pytest.raises(InsufficientFunds) as raised:
+        ledger.transfer("charge", ctx["anna"], ctx["ben"], 1_001)
+    assert raised.value.extra == {"balance": 1_000, "currency": "EUR"}
+    assert counts() == before
+    assert ctx["anna"].balance == 1_000
+
+
+def test_points_have_their_own_error(ctx):
+    points = ledger.points_account(ctx["anna"].user_id)
+    issued = ledger.system_account(AccountKind.POINTS_ISSUED)
+    ledger.transfer("earn", issued, points, 40)
+    with pytest.raises(InsufficientPoints):
+        ledger.transfer("redeem", points, issued, 41)
+    assert points.balance == 40
+
+
+def test_max_balance_caps_credited_wallets_only(ctx):
+    with pytest.raises(BalanceLimitExceeded):
+        ledger.transfer("transfer", ctx["anna"], ctx["ben"], 600, max_balance=500)
+    ledger.transfer("transfer", ctx["anna"], ctx["ben"], 500, max_balance=500)
+    assert ctx["ben"].balance == 500
+    # A limit only stops money coming in: a wallet above it can still pay.
+    store = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    ledger.transfer("charge", ctx["ben"], store, 50, max_balance=100)
+    assert ctx["ben"].balance == 450
+
+
+def test_a_wallet_closed_in_this_transaction_is_refused(ctx):
+    # The close is still an unflushed ORM change when the posting locks the row.
+    ledger.close_account(ctx["anna"])
+    with pytest.raises(AccountClosed):
+        ledger.transfer("charge", ctx["anna"], ctx["ben"], 100)
+
+
+def test_one_account_on_several_legs(ctx):
+    anna, ben = ctx["anna"], ctx["ben"]
+    posted = ledger.post_transaction(
+        "split", [Leg(anna.id, -300), Leg(ben.id, 200), Leg(anna.id, 100)]
+    )
+    assert anna.balance == 800
+    assert [e.balance_after for e in posted.entries] == [700, 200, 800]
+    db.session.commit()
+    assert ledger.ledger_ok()
+
+
+def test_naive_event_time_is_refused(ctx):
+    from datetime import datetime
+
+    with pytest.raises((ValueError, StatementError), match="naive"):
+        ledger.transfer(
+            "charge",
+            ctx["anna"],
+            ctx["ben"],
+            100,
+            event_at=datetime(2026, 1, 1),  # noqa: DTZ001  (the mistake under test)
+        )

@@ -1,0 +1,98 @@
+import marshmallow as ma
+
+from wallet_api.extensions import Schema
+from wallet_api.wallet.models import TopUpStatus
+
+
+class LimitsSchema(Schema):
+    max_balance = ma.fields.Integer(required=True, metadata={"description": "cents"})
+    min_top_up = ma.fields.Integer(required=True, metadata={"description": "cents"})
+    max_top_up = ma.fields.Integer(required=True, metadata={"description": "cents"})
+
+
+class WalletSchema(Schema):
+    balance = ma.fields.Integer(required=True, metadata={"description": "cents"})
+    currency = ma.fields.String(required=True, metadata={"description": "ISO 4217"})
+    limits = ma.fields.Nested(LimitsSchema, required=True)
+
+
+class PartySchema(Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(allow_none=True)
+
+
+class ItemSchema(Schema):
+    name = ma.fields.String(allow_none=True)
+    size = ma.fields.String(allow_none=True)
+    quantity = ma.fields.Integer(allow_none=True)
+    unit_price = ma.fields.Integer(allow_none=True, metadata={"description": "cents"})
+
+
+class WalletTransactionSchema(Schema):
+    id = ma.fields.UUID(
+        attribute="transaction_id", required=True, metadata={"description": "transaction id"}
+    )
+    kind = ma.fields.String(
+        required=True, metadata={"description": "top_up, charge, refund, transfer, gift, ..."}
+    )
+    amount = ma.fields.Integer(
+        required=True, metadata={"description": "cents; positive credits this wallet"}
+    )
+    balance_after = ma.fields.Integer(required=True, allow_none=True)
+    counterparty = ma.fields.Nested(PartySchema, allow_none=True)
+    store = ma.fields.Nested(PartySchema, allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(ItemSchema), required=True)
+    memo = ma.fields.String(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class TopUpCreateSchema(Schema):
+    amount = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "cents"},
+    )
+
+
+class TopUpSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    amount = ma.fields.Integer(required=True, metadata={"description": "cents"})
+    currency = ma.fields.String(required=True)
+    provider = ma.fields.String(required=True, metadata={"description": "sandbox or stripe"})
+    status = ma.fields.Enum(
+        TopUpStatus,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "pending (waiting for the payment), succeeded (credited once), "
+            "failed (nothing credited), refund_due (paid, but the wallet was full: nothing "
+            "credited, the payment is refunded)"
+        },
+    )
+    provider_reference = ma.fields.String(
+        attribute="provider_ref",
+        allow_none=True,
+        metadata={"description": "the provider's payment id (Stripe: the PaymentIntent id)"},
+    )
+    client_secret = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Stripe: the PaymentIntent client secret the app confirms"},
+    )
+    failure_reason = ma.fields.String(allow_none=True)
+    transaction_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "the ledger transaction that credited it"}
+    )
+    created_at = ma.fields.AwareDateTime(required=True)
+    completed_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class WebhookAckSchema(Schema):
+    received = ma.fields.Boolean(required=True)
+    outcome = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "succeeded, failed, refund_due, duplicate, already_settled, "
+            "unknown_payment, amount_mismatch or ignored"
+        },
+    )
