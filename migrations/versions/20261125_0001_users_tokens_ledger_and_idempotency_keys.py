@@ -132,6 +132,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_accounts")),
         sa.UniqueConstraint("key", name=op.f("uq_ledger_accounts_key")),
+        # Never reuse an id on SQLite either: processes cache system account ids.
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("ledger_accounts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ledger_accounts_store_id"), ["store_id"], unique=False)

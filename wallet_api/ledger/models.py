@@ -62,6 +62,10 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
             "(kind IN ('wallet', 'points')) = (balance IS NOT NULL)",
             name="cached_balance_only_for_customers",
         ),
+        # Ids are never reused, on SQLite too (PostgreSQL sequences never reuse): the ledger
+        # caches system account ids per process, and an id from a rolled-back insert must not
+        # come back as another account.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[bigint_pk]
