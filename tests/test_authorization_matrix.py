@@ -23,7 +23,8 @@ How to add a row (e.g. for gifts, when they are merged)::
        to the path parameters, and the expected status of every actor (the helpers
        ``mine``, ``store_object`` and ``admin_only`` give the usual profiles; override
        actors by keyword). Add ``body=`` for a request body, ``idem=True`` for routes that
-       take an Idempotency-Key, ``public=("store_id",)`` for path parameters anyone may know exist.
+       take an Idempotency-Key, and ``public=("store_id",)`` for path parameters that
+       anyone may know exist.
 
 ``test_every_object_route_is_in_the_matrix`` fails when a route with a path parameter is
 neither in the matrix nor in ``NOT_OBJECT_SCOPED`` (with the reason it is not).
