@@ -97,6 +97,10 @@ def decode_token(token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as exc:
         raise TokenInvalid() from exc
+    # PyJWT checks the types of the registered claims it verifies; these it leaves to us,
+    # and a list where a string belongs must be a 401, not a TypeError.
+    if not isinstance(claims["typ"], str) or not isinstance(claims.get("nbf", 0), int | float):
+        raise TokenInvalid("The token's claims are malformed.")
     now = utcnow().timestamp()
     if not isinstance(claims["exp"], int | float) or claims["exp"] <= now:
         raise TokenExpired()

@@ -1,0 +1,264 @@
+"""Guessing from one client: pay codes, gift claim tokens and passwords are throttled.
+
+Each attack guesses for ``WALLET_BRUTE_FORCE_SECONDS`` seconds of wall time: 60 by default
+when the ``CI`` environment variable is set (the issue's minute of guessing), 10 otherwise.
+The duration only sets how long the attacker tries; nothing is asserted about timing.
+Passing means: no guess succeeds, the limit starts where it is documented (or, for a
+limit this suite does not own, somewhere), and at least 99% of the attempts after it get 429.
+
+The last test runs the app under gunicorn with two workers and shows the login limit is one
+budget for both when Redis is configured (skipped unless ``WALLET_TEST_REDIS_URL`` is set;
+CI sets it).
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from limits import parse_many
+from werkzeug.test import TestResponse
+
+from tests.authz_helpers import Scene
+from tests.helpers import PASSWORD, ApiClient, problem
+
+SECONDS = float(
+    os.environ.get("WALLET_BRUTE_FORCE_SECONDS") or (60 if os.environ.get("CI") else 10)
+)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def first_limit(spec: str) -> int:
+    """How many attempts "10 per minute;100 per hour" lets through before the first 429."""
+    return min(item.amount for item in parse_many(spec))
+
+
+@dataclass
+class Outcome:
+    statuses: list[int]
+    codes: Counter[str]
+
+    @property
+    def first_429(self) -> int | None:
+        return self.statuses.index(429) if 429 in self.statuses else None
+
+    def throttled_share_after(self, index: int) -> float:
+        after = self.statuses[index:]
+        return after.count(429) / len(after)
+
+
+def guess_for_a_while(attempt: Callable[[], TestResponse]) -> Outcome:
+    statuses: list[int] = []
+    codes: Counter[str] = Counter()
+    deadline = time.monotonic() + SECONDS
+    while time.monotonic() < deadline:
+        response = attempt()
+        statuses.append(response.status_code)
+        body = response.get_json(silent=True) or {}
+        codes[str(body.get("code", response.status_code))] += 1
+    return Outcome(statuses, codes)
+
+
+def assert_throttled(outcome: Outcome, limit: int | None, refusal: str) -> None:
+    """No success; ``limit`` refusals (when known), then at least 99% 429."""
+    print(f"{len(outcome.statuses)} guesses in {SECONDS:g}s: {dict(outcome.codes)}")
+    assert not [s for s in outcome.statuses if s < 400], "a guess succeeded"
+    assert not [s for s in outcome.statuses if s >= 500]
+    first = outcome.first_429
+    assert first is not None, "never throttled: this is not rate limited"
+    if limit is not None:
+        assert first == limit, f"the first 429 came after {first} attempts, not {limit}"
+    assert set(outcome.codes) <= {refusal, "rate_limited"}, outcome.codes
+    share = outcome.throttled_share_after(first)
+    assert share >= 0.99, f"only {share:.2%} of the attempts after the limit got 429"
+
+
+@pytest.fixture
+def limits_on() -> None:
+    from wallet_api.extensions import limiter
+
+    limiter.enabled = True  # the autouse fixture turns it off and resets it afterwards
+
+
+# --- pay codes ---------------------------------------------------------------------------------
+
+
+def _random_pay_code() -> str:
+    # Shaped like a real one (P + 24 base32 characters), so each guess reaches the look-up.
+    return "P" + base64.b32encode(secrets.token_bytes(15)).decode()
+
+
+@pytest.mark.usefixtures("limits_on")
+def test_guessing_pay_codes_at_a_till(api: ApiClient) -> None:
+    from wallet_api.stores.routes import CODE_FAILURE_LIMIT
+
+    scene = Scene(api)
+    real = scene.pay_code["code"]  # live codes exist to be found
+    key_id = scene.offline_key["key_id"]
+    guesses = iter(range(10**9))
+
+    def attempt() -> TestResponse:
+        # Half pay codes, half offline codes of a real phone (its key id is in every QR it
+        # shows), where only 8 digits are left to guess.
+        if next(guesses) % 2:
+            code = f"O{key_id}{secrets.randbelow(10**8):08d}"
+        else:
+            code = _random_pay_code()
+        return api.post("/v1/scans", {"code": code}, as_=scene.scanner.token)
+
+    outcome = guess_for_a_while(attempt)
+    assert_throttled(outcome, first_limit(CODE_FAILURE_LIMIT), "code_unknown")
+    # The budget is the guessing till's: another till of the store still serves customers.
+    assert api.post("/v1/scans", {"code": real}, as_=scene.other_scanner.token).status_code == 200
+
+
+# --- gift claim tokens -------------------------------------------------------------------------
+
+
+def _gift_claim_rule(app: Flask) -> str | None:
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/v1/gift-claims/") and "POST" in (rule.methods or ()):
+            return rule.rule
+    return None
+
+
+@pytest.mark.usefixtures("limits_on")
+def test_guessing_gift_claim_tokens(api: ApiClient, app: Flask) -> None:
+    rule = _gift_claim_rule(app)
+    if rule is None:
+        pytest.skip("POST /v1/gift-claims/{token} is not on this branch yet; runs once it is")
+    prefix = rule.split("<", 1)[0]
+    guesser = api.register("Gus")
+
+    def attempt() -> TestResponse:
+        return api.post(prefix + secrets.token_urlsafe(24), as_=guesser)
+
+    outcome = guess_for_a_while(attempt)
+    refusals = {code for code in outcome.codes if code != "rate_limited"}
+    # The gifts domain owns its limit and its error code; both must exist.
+    assert len(refusals) <= 1, refusals
+    assert_throttled(outcome, None, refusals.pop() if refusals else "rate_limited")
+
+
+# --- passwords ---------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("limits_on")
+def test_guessing_a_password(api: ApiClient) -> None:
+    from wallet_api.auth.routes import LOGIN_LIMIT
+
+    victim = api.register("Vic")
+
+    def attempt() -> TestResponse:
+        guess = secrets.token_urlsafe(12)
+        return api.post("/v1/auth/login", {"email": victim.email, "password": guess})
+
+    outcome = guess_for_a_while(attempt)
+    assert_throttled(outcome, first_limit(LOGIN_LIMIT), "invalid_credentials")
+    # Even the right password gets no answer from this client now: a lucky guess after the
+    # limit would not have been told it was right.
+    right = api.post("/v1/auth/login", {"email": victim.email, "password": PASSWORD})
+    problem(right, 429, "rate_limited")
+
+
+# --- shared across workers -------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
+    """``gunicorn -w 2 wsgi:app`` on a free port, stopped (by its own pid) at the end."""
+    port = _free_port()
+    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)  # noqa: S603  (our own interpreter and arguments)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if _get(port, "/health") == 200:
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _login(port: int) -> int:
+    # A new connection per request, so the kernel hands them to either worker.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    body = json.dumps({"email": "nobody@example.com", "password": "not-the-password"})
+    try:
+        connection.request("POST", "/v1/auth/login", body, {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def _login_attempts(port: int, count: int) -> Counter[int]:
+    # Four clients at once keep both workers busy: each refused password costs an argon2
+    # verification, so while one worker hashes, the other takes the next connection.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return Counter(pool.map(lambda _: _login(port), range(count)))
+
+
+@pytest.mark.skipif(
+    not os.environ.get("WALLET_TEST_REDIS_URL"), reason="needs Redis: set WALLET_TEST_REDIS_URL"
+)
+def test_the_login_limit_is_shared_by_gunicorn_workers_through_redis(app, tmp_path) -> None:
+    from wallet_api.auth.routes import LOGIN_LIMIT
+    from wallet_api.extensions import limiter
+
+    limit, attempts = first_limit(LOGIN_LIMIT), 30
+    env = {**os.environ, "WALLET_REDIS_URL": os.environ["WALLET_TEST_REDIS_URL"]}
+    limiter.reset()  # the same Redis keys as the workers': start from a clean budget
+    with gunicorn(env, tmp_path / "redis.log") as port:
+        shared = _login_attempts(port, attempts)
+    assert shared == {401: limit, 429: attempts - limit}, shared
+
+    # Control: with per-process counters each worker grants its own budget, so more than
+    # `limit` get through. This shows the requests above did reach both workers.
+    env.pop("WALLET_REDIS_URL")
+    with gunicorn(env, tmp_path / "memory.log") as port:
+        separate = _login_attempts(port, attempts)
+    print(f"shared: {dict(shared)}; separate: {dict(separate)}")
+    assert separate[401] > limit, separate
