@@ -172,8 +172,47 @@ class Scene:
         body = {"kind": "milk", "name": "Oat milk", "price_delta": 50}
         return self._ok(self.api.post("/v1/catalog/ingredients", body, as_=self.admin))
 
+    # --- forging tokens ---------------------------------------------------------------------------
 
-# --- forging tokens ---------------------------------------------------------------------------
+    @cached_property
+    def top_up(self) -> dict[str, Any]:
+        """The owner's sandbox top-up of 1000 cents."""
+        body = {"amount": 1000}
+        return self._ok(self.api.post("/v1/wallet/top-ups", body, as_=self.owner, idem=True))
+
+    @cached_property
+    def reward(self) -> dict[str, Any]:
+        from tests.loyalty_helpers import add_reward
+
+        return add_reward(self.api, self.admin)
+
+    @cached_property
+    def offer(self) -> dict[str, Any]:
+        from tests.loyalty_helpers import add_offer
+
+        return add_offer(self.api, self.admin)
+
+    def give_points(self, person: Person, points: int) -> None:
+        """Points as if earned: from the points_issued account, through the ledger."""
+        from wallet_api.extensions import db
+        from wallet_api.ledger import service as ledger
+        from wallet_api.ledger.models import AccountKind
+
+        with self.api.client.application.app_context():
+            ledger.transfer(
+                "points_earned",
+                ledger.system_account(AccountKind.POINTS_ISSUED),
+                ledger.points_account(uuid.UUID(person.id)),
+                points,
+            )
+            db.session.commit()
+
+    @cached_property
+    def reward_code(self) -> dict[str, Any]:
+        """The owner spent points on the reward: a reward code of theirs."""
+        self.give_points(self.owner, 2000)
+        path = f"/v1/loyalty/rewards/{self.reward['id']}/redeem"
+        return self._ok(self.api.post(path, {}, as_=self.owner, idem=True))
 
 
 def b64url(data: bytes) -> str:
