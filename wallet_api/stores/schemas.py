@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from wallet_api.catalog.schemas import OrderLineSchema
 from wallet_api.extensions import Schema
-from wallet_api.extensions.fields import Cents
+from wallet_api.extensions.fields import Cents, StrictBoolean
 
 
 def _known_timezone(name: str) -> None:
@@ -23,14 +23,14 @@ class StoreSchema(Schema):
         validate=[ma.validate.Length(max=64), _known_timezone],
         metadata={"description": "IANA time zone; greetings and daily reports use it"},
     )
-    is_open = ma.fields.Boolean(load_default=True)
+    is_open = StrictBoolean(load_default=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
 
 class StorePatchSchema(Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=120))
     address = ma.fields.String(validate=ma.validate.Length(max=300))
-    is_open = ma.fields.Boolean(metadata={"description": "false closes the store to charges"})
+    is_open = StrictBoolean(metadata={"description": "false closes the store to charges"})
 
 
 class StaffAddSchema(Schema):
