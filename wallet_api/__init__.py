@@ -27,6 +27,7 @@ DOMAINS = (
     "wallet_api.auth",
     "wallet_api.ledger",
     "wallet_api.catalog",
+    "wallet_api.blends",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

@@ -1,0 +1,754 @@
+"""Blends: compose and price against the menu, who may see them, ratings, copies, orders
+and the top-10. No Flask request in here; nothing commits.
+
+Price of a blend in a size (cents, from today's menu)::
+
+    base.price[size]                          the cup, per size, set on the base ingredient
+  + shots x base.price_delta                  a base's delta is its price per shot
+  + round(sum(bean.price_delta x share) / 100)   beans once per drink, by share (half up)
+  + milk.price_delta
+  + sum(syrup.price_delta x pumps)
+  + sum(topping.price_delta) + sum(extra.price_delta)
+
+Ranking (``top_blends``), for public, not deleted blends rated by someone other than their
+creator::
+
+    C      = mean stars over every counted rating of those blends (3.0 before any)
+    rating = (v x R + m x C) / (v + m)        v counted ratings, R their mean, m = 10
+    a      = orders + 2 x copies              cups ordered and copies made in the window,
+                                              by people other than the creator
+    score  = rating + 0.5 x a / (a + 20)      at most +0.5: half of it at 20 orders
+
+Ratings count for all time; orders and copies only inside the window (``all``: ever).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Float, and_, cast, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from wallet_api.auth import service as auth
+from wallet_api.auth.models import User
+from wallet_api.blends.errors import BlendNotFound, NotYourBlend, UserNotFound
+from wallet_api.blends.models import (
+    RANKED,
+    Blend,
+    BlendComponent,
+    BlendDailyStats,
+    BlendEnjoyer,
+    BlendRating,
+    Visibility,
+)
+from wallet_api.catalog.errors import ItemUnavailable, SizeUnavailable
+from wallet_api.catalog.models import Ingredient, IngredientKind, Size
+from wallet_api.catalog.service import PricedLine
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.extensions.pagination import keyset_page
+from wallet_api.extensions.problems import ValidationFailed
+from wallet_api.ledger.service import currency
+
+PRIOR_VOTES = 10  # m: a blend needs about this many votes before its own mean dominates
+DEFAULT_MEAN = 3.0  # C while nothing is rated yet
+ACTIVITY_WEIGHT = 0.5  # the most that orders and copies can add to a score
+ACTIVITY_HALF = 20  # orders (copies count twice) that earn half of that
+COPY_WEIGHT = 2  # saving someone's recipe says more than ordering it once
+WINDOW_DAYS = {"7d": 7, "30d": 30, "all": None}
+
+
+# --- who may see a blend ----------------------------------------------------------------
+
+
+def _are_friends(a: uuid.UUID, b: uuid.UUID) -> bool:
+    """Friendships are built in ``wallet_api.social``; until then nobody is a friend.
+
+    The lead connects this to ``wallet_api.social.service.are_friends`` on merge, and then
+    unskips ``tests/test_blends.py::test_friends_see_friends_blends``.
+    """
+    return False
+
+
+def _visible_levels(owner_id: uuid.UUID, viewer_id: uuid.UUID | None) -> set[Visibility]:
+    """The visibilities of ``owner_id``'s blends that ``viewer_id`` may see."""
+    if viewer_id == owner_id:
+        return set(Visibility)
+    if viewer_id is not None and _are_friends(owner_id, viewer_id):
+        return {Visibility.PUBLIC, Visibility.FRIENDS}
+    return {Visibility.PUBLIC}
+
+
+def can_view(blend: Blend, viewer_id: uuid.UUID | None) -> bool:
+    """The visibility rule: the creator sees their blends, friends see `friends` blends,
+    everyone sees `public` ones; nobody sees a deleted one. Lists filter by the same
+    ``_visible_levels``."""
+    return blend.deleted_at is None and blend.visibility in _visible_levels(
+        blend.owner_id, viewer_id
+    )
+
+
+def get_visible_blend(blend_id: uuid.UUID, viewer_id: uuid.UUID | None) -> Blend:
+    blend = db.session.get(Blend, blend_id)
+    if blend is None or not can_view(blend, viewer_id):
+        raise BlendNotFound()
+    return blend
+
+
+def get_own_blend(blend_id: uuid.UUID, owner_id: uuid.UUID) -> Blend:
+    blend = get_visible_blend(blend_id, owner_id)
+    if blend.owner_id != owner_id:
+        raise NotYourBlend("Only its creator can change this blend; copy it to make your own.")
+    return blend
+
+
+# --- the recipe and its price -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A blend's ingredients, resolved from the menu; ``amount`` is share % or pumps."""
+
+    base: Ingredient
+    shots: int
+    beans: Sequence[tuple[Ingredient, int]]
+    milk: Ingredient | None
+    syrups: Sequence[tuple[Ingredient, int]]
+    toppings: Sequence[Ingredient]
+    extras: Sequence[Ingredient]
+
+    @classmethod
+    def of(cls, blend: Blend) -> Recipe:
+        def amounts(kind: IngredientKind) -> list[tuple[Ingredient, int]]:
+            return [(c.ingredient, c.amount) for c in blend.of_kind(kind)]
+
+        return cls(
+            base=blend.base,
+            shots=blend.shots,
+            beans=amounts(IngredientKind.BEAN),
+            milk=blend.milk,
+            syrups=amounts(IngredientKind.SYRUP),
+            toppings=[c.ingredient for c in blend.of_kind(IngredientKind.TOPPING)],
+            extras=[c.ingredient for c in blend.of_kind(IngredientKind.EXTRA)],
+        )
+
+    def ingredients(self) -> list[Ingredient]:
+        milk = [self.milk] if self.milk is not None else []
+        return [
+            self.base,
+            *(i for i, _ in self.beans),
+            *milk,
+            *(i for i, _ in self.syrups),
+            *self.toppings,
+            *self.extras,
+        ]
+
+    def price(self, size: Size) -> int | None:
+        """Today's price in cents (module docstring), or None if the base has no such size."""
+        cup = self.base.price_for(size)
+        if cup is None:
+            return None
+        beans = sum(bean.price_delta * share for bean, share in self.beans)
+        return (
+            cup
+            + self.shots * self.base.price_delta
+            + (beans + 50) // 100
+            + (self.milk.price_delta if self.milk is not None else 0)
+            + sum(syrup.price_delta * pumps for syrup, pumps in self.syrups)
+            + sum(i.price_delta for i in (*self.toppings, *self.extras))
+        )
+
+    def off_menu(self) -> list[Ingredient]:
+        return [i for i in self.ingredients() if not i.is_available]
+
+
+_SLOT_KINDS = {
+    "base_id": IngredientKind.BASE,
+    "milk_id": IngredientKind.MILK,
+    "beans": IngredientKind.BEAN,
+    "syrups": IngredientKind.SYRUP,
+    "toppings": IngredientKind.TOPPING,
+    "extras": IngredientKind.EXTRA,
+}
+_KIND_NAMES = {
+    IngredientKind.BASE: "a base",
+    IngredientKind.MILK: "a milk",
+    IngredientKind.BEAN: "a bean origin",
+    IngredientKind.SYRUP: "a syrup",
+    IngredientKind.TOPPING: "a topping",
+    IngredientKind.EXTRA: "an extra",
+}
+
+
+def _slots(data: Mapping[str, Any]) -> Iterable[tuple[str, int | None, str | None, uuid.UUID]]:
+    """(slot, index in its list, key inside the item, ingredient id) for each ingredient."""
+    for slot in ("base_id", "milk_id"):
+        if data.get(slot) is not None:
+            yield slot, None, None, data[slot]
+    for slot in ("beans", "syrups"):
+        for index, item in enumerate(data[slot]):
+            yield slot, index, "ingredient_id", item["ingredient_id"]
+    for slot in ("toppings", "extras"):
+        for index, ingredient_id in enumerate(data[slot]):
+            yield slot, index, None, ingredient_id
+
+
+def _resolve(data: Mapping[str, Any], *, keep: set[uuid.UUID] = frozenset()) -> Recipe:  # type: ignore[assignment]
+    """Check a recipe (already shaped by the schema) against the menu; one error per rule.
+
+    ``keep``: ingredients the blend already has, allowed although the menu dropped them
+    since (editing a blend's name must not fail on them; it cannot be ordered until they
+    are replaced).
+    """
+    slots = list(_slots(data))
+    found = {
+        i.id: i
+        for i in db.session.scalars(
+            select(Ingredient).where(Ingredient.id.in_({s[3] for s in slots}))
+        )
+    }
+    errors: dict[str, Any] = {}
+    for slot, index, key, ingredient_id in slots:
+        ingredient = found.get(ingredient_id)
+        wanted = _SLOT_KINDS[slot]
+        if ingredient is None:
+            message = "There is no such ingredient."
+        elif not ingredient.is_available and ingredient_id not in keep:
+            message = f"{ingredient.name} is not on the menu any more."
+        elif ingredient.kind != wanted:
+            message = (
+                f"{ingredient.name} is {_KIND_NAMES[ingredient.kind]}, not {_KIND_NAMES[wanted]}."
+            )
+        else:
+            continue
+        error: Any = [message]
+        if key is not None:
+            error = {key: error}
+        if index is None:
+            errors[slot] = error
+        else:
+            errors.setdefault(slot, {})[index] = error
+    if errors:
+        raise ValidationFailed("The recipe does not fit the menu; see errors.", errors=errors)
+
+    recipe = Recipe(
+        base=found[data["base_id"]],
+        shots=data["shots"],
+        beans=[(found[b["ingredient_id"]], b["share"]) for b in data["beans"]],
+        milk=found[data["milk_id"]] if data.get("milk_id") is not None else None,
+        syrups=[(found[s["ingredient_id"]], s["pumps"]) for s in data["syrups"]],
+        toppings=[found[i] for i in data["toppings"]],
+        extras=[found[i] for i in data["extras"]],
+    )
+    if recipe.base.price_for(data["size"]) is None:
+        raise ValidationFailed(
+            "The recipe does not fit the menu; see errors.",
+            errors={"size": [f"{recipe.base.name} is not offered in size {data['size'].value}."]},
+        )
+    return recipe
+
+
+def _set_recipe(blend: Blend, recipe: Recipe) -> None:
+    blend.base = recipe.base
+    blend.shots = recipe.shots
+    blend.milk = recipe.milk
+    rows = [
+        *((IngredientKind.BEAN, i, share) for i, share in recipe.beans),
+        *((IngredientKind.SYRUP, i, pumps) for i, pumps in recipe.syrups),
+        *((IngredientKind.TOPPING, i, 1) for i in recipe.toppings),
+        *((IngredientKind.EXTRA, i, 1) for i in recipe.extras),
+    ]
+    if blend.components:
+        # Replaced rows go first: the unit of work would insert the new ones before deleting
+        # the old, and an ingredient kept in the blend would then be listed twice.
+        blend.components.clear()
+        db.session.flush()
+    blend.components = [
+        BlendComponent(ingredient=ingredient, kind=kind, position=position, amount=amount)
+        for position, (kind, ingredient, amount) in enumerate(rows)
+    ]
+
+
+def _recipe_fields(blend: Blend) -> dict[str, Any]:
+    """A saved blend in the shape the schemas load, to lay a PATCH over it."""
+    recipe = Recipe.of(blend)
+    return {
+        "size": blend.size,
+        "base_id": recipe.base.id,
+        "shots": recipe.shots,
+        "beans": [{"ingredient_id": i.id, "share": share} for i, share in recipe.beans],
+        "milk_id": recipe.milk.id if recipe.milk is not None else None,
+        "syrups": [{"ingredient_id": i.id, "pumps": pumps} for i, pumps in recipe.syrups],
+        "toppings": [i.id for i in recipe.toppings],
+        "extras": [i.id for i in recipe.extras],
+    }
+
+
+# --- creating, changing, deleting -------------------------------------------------------
+
+_PLAIN_FIELDS = ("name", "size", "notes", "visibility")
+
+
+def create_blend(owner_id: uuid.UUID, data: Mapping[str, Any]) -> Blend:
+    recipe = _resolve(data)
+    now = utcnow()
+    blend = Blend(
+        owner_id=owner_id,
+        **{name: data[name] for name in _PLAIN_FIELDS},
+        created_at=now,
+        updated_at=now,
+    )
+    _set_recipe(blend, recipe)
+    db.session.add(blend)
+    db.session.flush()
+    return blend
+
+
+def update_blend(blend: Blend, changes: Mapping[str, Any]) -> Blend:
+    """Apply a PATCH: the whole recipe is checked and priced again."""
+    current = _recipe_fields(blend)
+    recipe = _resolve({**current, **changes}, keep={i.id for i in Recipe.of(blend).ingredients()})
+    for name in _PLAIN_FIELDS:
+        if name in changes:
+            setattr(blend, name, changes[name])
+    _set_recipe(blend, recipe)
+    blend.updated_at = utcnow()
+    db.session.flush()
+    return blend
+
+
+def delete_blend(blend: Blend) -> None:
+    """Soft: it leaves every list; copies, receipts and gifts keep what they refer to."""
+    blend.deleted_at = utcnow()
+    db.session.flush()
+
+
+def copy_blend(
+    blend_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    visibility: Visibility = Visibility.PRIVATE,
+) -> Blend:
+    """ "One of what they're having": my own copy, crediting the original's creator."""
+    source = get_visible_blend(blend_id, user_id)
+    now = utcnow()
+    copy = Blend(
+        owner_id=user_id,
+        name=name or source.name,
+        size=source.size,
+        notes=source.notes,
+        visibility=visibility,
+        copied_from_id=source.id,
+        origin_id=source.origin_id or source.id,
+        original_creator_id=source.original_creator_id or source.owner_id,
+        created_at=now,
+        updated_at=now,
+    )
+    _set_recipe(copy, Recipe.of(source))
+    db.session.add(copy)
+    db.session.flush()
+    _credit(source, user_id, copies=1, at=now)
+    return copy
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def list_my_blends(owner_id: uuid.UUID, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    stmt = select(Blend).where(Blend.owner_id == owner_id, Blend.deleted_at.is_(None))
+    return keyset_page(stmt, [Blend.created_at, Blend.id], limit=limit, cursor=cursor)
+
+
+def list_blends_of(
+    handle: str, viewer_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The blends of the person with ``handle`` that ``viewer_id`` may see."""
+    owner = auth.find_user_by_handle(handle)
+    if owner is None or not owner.is_active:
+        raise UserNotFound(f"Nobody has the handle @{handle.lstrip('@')}.")
+    stmt = select(Blend).where(
+        Blend.owner_id == owner.id,
+        Blend.deleted_at.is_(None),
+        Blend.visibility.in_(_visible_levels(owner.id, viewer_id)),
+    )
+    return keyset_page(stmt, [Blend.created_at, Blend.id], limit=limit, cursor=cursor)
+
+
+# --- showing ----------------------------------------------------------------------------
+
+
+def _person(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.id, "handle": user.handle, "display_name": user.display_name}
+
+
+def _ref(ingredient: Ingredient, **extra: Any) -> dict[str, Any]:
+    return {
+        "ingredient_id": ingredient.id,
+        "name": ingredient.name,
+        "on_menu": ingredient.is_available,
+        **extra,
+    }
+
+
+def rating_average(blend: Blend) -> float | None:
+    if not blend.rating_count:
+        return None
+    return round(blend.rating_sum / blend.rating_count, 2)
+
+
+def present(blend: Blend, my_rating: BlendRating | None = None) -> dict[str, Any]:
+    """A blend as ``BlendSchema`` shows it, priced from today's menu."""
+    recipe = Recipe.of(blend)
+    price = recipe.price(blend.size)
+    return {
+        "id": blend.id,
+        "name": blend.name,
+        "creator": _person(blend.owner),
+        "visibility": blend.visibility,
+        "size": blend.size,
+        "base": _ref(recipe.base),
+        "shots": recipe.shots,
+        "beans": [_ref(i, origin=i.origin, share=share) for i, share in recipe.beans],
+        "milk": _ref(recipe.milk) if recipe.milk is not None else None,
+        "syrups": [_ref(i, pumps=pumps) for i, pumps in recipe.syrups],
+        "toppings": [_ref(i) for i in recipe.toppings],
+        "extras": [_ref(i) for i in recipe.extras],
+        "notes": blend.notes,
+        "currency": currency(),
+        "price": price,
+        "prices": [
+            {"size": size, "price": p} for size in Size if (p := recipe.price(size)) is not None
+        ],
+        "orderable": price is not None and not recipe.off_menu(),
+        "rating": {"average": rating_average(blend), "count": blend.rating_count},
+        "my_rating": my_rating,
+        "orders_count": blend.orders_count,
+        "copies_count": blend.copies_count,
+        "enjoyed_by": blend.enjoyed_by,
+        "copied_from_id": blend.copied_from_id,
+        "original_creator": _person(blend.original_creator),
+        "created_at": blend.created_at,
+        "updated_at": blend.updated_at,
+    }
+
+
+def present_all(blends: Sequence[Blend], viewer_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """``present`` for a page of blends, with the viewer's own ratings in one query."""
+    mine: dict[uuid.UUID, BlendRating] = {}
+    if viewer_id is not None and blends:
+        mine = {
+            r.blend_id: r
+            for r in db.session.scalars(
+                select(BlendRating).where(
+                    BlendRating.user_id == viewer_id,
+                    BlendRating.blend_id.in_([b.id for b in blends]),
+                )
+            )
+        }
+    return [present(b, mine.get(b.id)) for b in blends]
+
+
+def present_one(blend: Blend, viewer_id: uuid.UUID | None) -> dict[str, Any]:
+    return present_all([blend], viewer_id)[0]
+
+
+# --- ratings ----------------------------------------------------------------------------
+
+
+def _find_rating(blend_id: uuid.UUID, user_id: uuid.UUID) -> BlendRating | None:
+    return db.session.scalar(
+        select(BlendRating)
+        .where(BlendRating.blend_id == blend_id, BlendRating.user_id == user_id)
+        .with_for_update()
+    )
+
+
+def rate_blend(
+    blend_id: uuid.UUID, user_id: uuid.UUID, stars: int, comment: str | None
+) -> tuple[BlendRating, bool]:
+    """Rate a blend I may see; rating again changes my rating. Returns (rating, created).
+
+    The blend's ``rating_count``/``rating_sum`` change in this same transaction, by an
+    UPDATE that adds to them, so concurrent ratings never lose one another. The creator
+    may rate their own blend, but it is not counted.
+    """
+    blend = get_visible_blend(blend_id, user_id)
+    now = utcnow()
+    rating = _find_rating(blend.id, user_id)
+    created = rating is None
+    if rating is None:
+        rating = BlendRating(
+            blend_id=blend.id,
+            user_id=user_id,
+            stars=stars,
+            comment=comment or "",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(rating)
+        except IntegrityError:
+            # The same person rated at the same moment (two taps, two devices): that
+            # insert won, so this request becomes an update of it.
+            rating = _find_rating(blend.id, user_id)
+            if rating is None:  # pragma: no cover - the winner's row cannot vanish
+                raise
+            created = False
+    old_stars = 0 if created else rating.stars
+    if not created:
+        rating.stars = stars
+        if comment is not None:
+            rating.comment = comment
+        rating.updated_at = now
+    if user_id != blend.owner_id:
+        db.session.execute(
+            update(Blend)
+            .where(Blend.id == blend.id)
+            .values(
+                rating_sum=Blend.rating_sum + (stars - old_stars),
+                rating_count=Blend.rating_count + (1 if created else 0),
+            )
+        )
+    db.session.flush()
+    return rating, created
+
+
+def present_rating(rating: BlendRating) -> dict[str, Any]:
+    return {
+        "id": rating.id,
+        "blend_id": rating.blend_id,
+        "rater": _person(rating.user),
+        "stars": rating.stars,
+        "comment": rating.comment,
+        "by_creator": rating.user_id == rating.blend.owner_id,
+        "created_at": rating.created_at,
+        "updated_at": rating.updated_at,
+    }
+
+
+def list_ratings(blend: Blend, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    stmt = select(BlendRating).where(BlendRating.blend_id == blend.id)
+    page = keyset_page(stmt, [BlendRating.updated_at, BlendRating.id], limit=limit, cursor=cursor)
+    page["items"] = [present_rating(r) for r in page["items"]]
+    return page
+
+
+# --- orders, copies and who enjoyed them -------------------------------------------------
+
+
+def _upsert(model: type, values: dict[str, Any], keys: list[str], add: list[str] | None):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT: add ``add`` columns to the existing row, or do nothing."""
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model).values(**values)
+    if add:
+        table = model.__table__  # type: ignore[attr-defined]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={c: table.c[c] + getattr(stmt.excluded, c) for c in add},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=keys)
+    return db.session.execute(stmt.returning(*(getattr(model, k) for k in keys)))
+
+
+def _credit(
+    blend: Blend, by_user_id: uuid.UUID, *, at: datetime, orders: int = 0, copies: int = 0
+) -> None:
+    """Count orders or copies of ``blend`` for it and for the original it was copied from,
+    unless the person is that blend's own creator."""
+    credited = {blend.id: blend.owner_id}
+    if blend.origin_id is not None and blend.original_creator_id is not None:
+        credited[blend.origin_id] = blend.original_creator_id
+    day = at.date()
+    for blend_id, creator_id in credited.items():
+        if creator_id == by_user_id:
+            continue
+        db.session.execute(
+            update(Blend)
+            .where(Blend.id == blend_id)
+            .values(
+                orders_count=Blend.orders_count + orders,
+                copies_count=Blend.copies_count + copies,
+            )
+        )
+        _upsert(
+            BlendDailyStats,
+            {"blend_id": blend_id, "day": day, "orders": orders, "copies": copies},
+            ["blend_id", "day"],
+            ["orders", "copies"],
+        )
+        new = _upsert(
+            BlendEnjoyer,
+            {"blend_id": blend_id, "user_id": by_user_id, "created_at": at},
+            ["blend_id", "user_id"],
+            None,
+        ).first()
+        if new is not None:
+            db.session.execute(
+                update(Blend).where(Blend.id == blend_id).values(enjoyed_by=Blend.enjoyed_by + 1)
+            )
+
+
+def record_blend_ordered(
+    blend_id: uuid.UUID, by_user_id: uuid.UUID, quantity: int, at: datetime
+) -> None:
+    """Count ``quantity`` cups of a blend ordered at ``at`` (orders_count, the top-10
+    window, "enjoyed by"); called by charging in the charge's own transaction."""
+    blend = db.session.get(Blend, blend_id)
+    if blend is None:
+        raise BlendNotFound()
+    _credit(blend, by_user_id, orders=quantity, at=at)
+
+
+def price_blend_line(
+    blend_id: uuid.UUID, size: Size | str | None, quantity: int, *, viewer_id: uuid.UUID | None
+) -> PricedLine:
+    """Price an order line of a blend at today's menu; ``size`` None means its own size.
+
+    A blend the orderer may not see is refused exactly like one that does not exist.
+    """
+    blend = db.session.get(Blend, blend_id)
+    if blend is None or not can_view(blend, viewer_id):
+        raise ItemUnavailable("There is no such blend.", errors={"blend_id": ["No such blend."]})
+    recipe = Recipe.of(blend)
+    if off := recipe.off_menu():
+        names = ", ".join(i.name for i in off)
+        raise ItemUnavailable(
+            f"{blend.name} has ingredients that are not on the menu any more: {names}.",
+            errors={"blend_id": [f"Not on the menu any more: {names}."]},
+        )
+    size = Size(size) if size is not None else blend.size
+    price = recipe.price(size)
+    if price is None:
+        raise SizeUnavailable(f"{blend.name} is not offered in size {size.value}.")
+    return PricedLine(
+        kind="blend",
+        item_id=blend.id,
+        name=blend.name,
+        size=size.value,
+        quantity=quantity,
+        unit_price=price,
+        snapshot=snapshot(blend, recipe, size),
+    )
+
+
+def snapshot(blend: Blend, recipe: Recipe, size: Size) -> dict[str, Any]:
+    """What the barista needs to make it, kept with the receipt whatever happens later."""
+    return {
+        "blend": blend.name,
+        "blend_id": str(blend.id),
+        "creator": blend.owner.display_name,
+        "size": size.value,
+        "base": recipe.base.name,
+        "shots": recipe.shots,
+        "beans": [
+            {"name": i.name, "origin": i.origin, "share": share} for i, share in recipe.beans
+        ],
+        "milk": recipe.milk.name if recipe.milk is not None else None,
+        "syrups": [{"name": i.name, "pumps": pumps} for i, pumps in recipe.syrups],
+        "toppings": [i.name for i in recipe.toppings],
+        "extras": [i.name for i in recipe.extras],
+        "notes": blend.notes,
+    }
+
+
+# --- the top-10 -------------------------------------------------------------------------
+
+
+def global_mean() -> float:
+    """C: the mean of every counted rating of the blends that are ranked."""
+    total, count = db.session.execute(
+        select(func.sum(Blend.rating_sum), func.sum(Blend.rating_count)).where(text(RANKED))
+    ).one()
+    return float(total) / count if count else DEFAULT_MEAN
+
+
+def window_start(window: str, today: date) -> date | None:
+    days = WINDOW_DAYS[window]
+    return None if days is None else today - timedelta(days=days - 1)
+
+
+def top_blends(window: str = "7d", limit: int = 10) -> list[dict[str, Any]]:
+    """The top user-generated blends (formula in the module docstring)."""
+    mean = global_mean()
+    since = window_start(window, utcnow().date())
+    if since is None:
+        orders, copies = Blend.orders_count, Blend.copies_count
+        stmt = select(Blend.id)
+    else:
+        recent = (
+            select(
+                BlendDailyStats.blend_id,
+                func.sum(BlendDailyStats.orders).label("orders"),
+                func.sum(BlendDailyStats.copies).label("copies"),
+            )
+            .where(BlendDailyStats.day >= since)
+            .group_by(BlendDailyStats.blend_id)
+            .subquery()
+        )
+        orders = func.coalesce(recent.c.orders, 0)
+        copies = func.coalesce(recent.c.copies, 0)
+        stmt = select(Blend.id).outerjoin(recent, recent.c.blend_id == Blend.id)
+    weighted = (cast(Blend.rating_sum, Float) + literal(PRIOR_VOTES * mean)) / (
+        Blend.rating_count + PRIOR_VOTES
+    )
+    activity = cast(orders + COPY_WEIGHT * copies, Float)
+    score = weighted + ACTIVITY_WEIGHT * activity / (activity + ACTIVITY_HALF)
+    # The predicate is the partial index's own text, so PostgreSQL can always use it.
+    rows = db.session.execute(
+        stmt.add_columns(score.label("score"), weighted.label("weighted"), orders, copies)
+        .where(text(RANKED))
+        .order_by(score.desc(), Blend.rating_count.desc(), Blend.id)
+        .limit(limit)
+    ).all()
+    blends = {
+        b.id: b for b in db.session.scalars(select(Blend).where(Blend.id.in_([r[0] for r in rows])))
+    }
+    shown = present_all([blends[r[0]] for r in rows], None)
+    return [
+        {
+            "rank": rank,
+            "score": round(row.score, 4),
+            "weighted_rating": round(row.weighted, 4),
+            "orders": int(row[3]),
+            "copies": int(row[4]),
+            "blend": blend,
+        }
+        for rank, (row, blend) in enumerate(zip(rows, shown, strict=True), start=1)
+    ]
+
+
+def verify_rating_totals() -> list[uuid.UUID]:
+    """Blends whose maintained rating totals differ from their ratings (should be none)."""
+    counted = (
+        select(
+            BlendRating.blend_id,
+            func.count().label("n"),
+            func.sum(BlendRating.stars).label("total"),
+        )
+        .join(Blend, Blend.id == BlendRating.blend_id)
+        .where(BlendRating.user_id != Blend.owner_id)
+        .group_by(BlendRating.blend_id)
+        .subquery()
+    )
+    stmt = (
+        select(Blend.id)
+        .outerjoin(counted, counted.c.blend_id == Blend.id)
+        .where(
+            ~and_(
+                Blend.rating_count == func.coalesce(counted.c.n, 0),
+                Blend.rating_sum == func.coalesce(counted.c.total, 0),
+            )
+        )
+    )
+    return list(db.session.scalars(stmt))
