@@ -8,10 +8,15 @@ from typing import Any
 from tests.catalog_helpers import add_ingredient
 from tests.helpers import ApiClient, Person
 
+
+def prices(**by_size: int) -> list[dict[str, Any]]:
+    return [{"size": size, "price": price} for size, price in by_size.items()]
+
+
 # kind, name, price delta, extra fields
 MENU = [
-    ("base", "Espresso", 60, {"prices": [{"size": s, "price": p} for s, p in zip("SML", (180, 220, 260), strict=True)]}),  # fmt: skip
-    ("base", "Cold Brew", 50, {"prices": [{"size": "M", "price": 300}, {"size": "L", "price": 340}]}),  # fmt: skip
+    ("base", "Espresso", 60, {"prices": prices(S=180, M=220, L=260)}),
+    ("base", "Cold Brew", 50, {"prices": prices(M=300, L=340)}),
     ("bean", "Yirgacheffe", 60, {"origin": "Ethiopia"}),
     ("bean", "Huila", 40, {"origin": "Colombia"}),
     ("bean", "Cerrado", 20, {"origin": "Brazil"}),

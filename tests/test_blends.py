@@ -107,6 +107,8 @@ def test_a_base_is_only_offered_in_its_sizes(api, menu):
 
 
 FOUR_BEANS = ("Yirgacheffe", "Huila", "Cerrado", "Antigua")
+ONE_TO_FOUR = "Must be greater than or equal to 1 and less than or equal to 4."
+
 
 @pytest.mark.parametrize(
     ("change", "errors"),
@@ -140,7 +142,7 @@ FOUR_BEANS = ("Yirgacheffe", "Huila", "Cerrado", "Antigua")
         ),
         (
             lambda m: {"syrups": [{"ingredient_id": m["Vanilla"], "pumps": 5}]},
-            {"syrups": {"0": {"pumps": ["Must be greater than or equal to 1 and less than or equal to 4."]}}},  # fmt: skip
+            {"syrups": {"0": {"pumps": [ONE_TO_FOUR]}}},
         ),
         (
             lambda m: {"toppings": [m["Cocoa"], m["Cocoa"]]},
@@ -148,13 +150,16 @@ FOUR_BEANS = ("Yirgacheffe", "Huila", "Cerrado", "Antigua")
         ),
         (
             lambda m: {"shots": 5},
-            {"shots": ["Must be greater than or equal to 1 and less than or equal to 4."]},
+            {"shots": [ONE_TO_FOUR]},
         ),
         (lambda m: {"shots": 1.5}, {"shots": ["Not a valid integer."]}),
         (lambda m: {"notes": "x" * 281}, {"notes": ["Longer than maximum length 280."]}),
         (lambda m: {"name": ""}, {"name": ["Length must be between 1 and 80."]}),
         (lambda m: {"size": "XL"}, {"size": ["Must be one of: S, M, L."]}),
-        (lambda m: {"visibility": "secret"}, {"visibility": ["Must be one of: private, friends, public."]}),  # fmt: skip
+        (
+            lambda m: {"visibility": "secret"},
+            {"visibility": ["Must be one of: private, friends, public."]},
+        ),
         (lambda m: {"base_id": "espresso"}, {"base_id": ["Not a valid UUID."]}),
     ],
 )
@@ -180,7 +185,7 @@ def test_every_broken_shape_rule_is_reported_at_once(api, menu):
             "_schema": ["The shares add up to 60%, not 100%."],  # the list's own error
         },
         "syrups": ["Choose at most 3 syrups."],
-        "shots": ["Must be greater than or equal to 1 and less than or equal to 4."],
+        "shots": [ONE_TO_FOUR],
         "notes": ["Longer than maximum length 280."],
     }
 
@@ -352,7 +357,9 @@ def test_an_edit_that_breaks_a_rule_changes_nothing(api, menu):
     anna = api.register("Anna")
     blend = compose(api, anna, recipe(menu))
     path = f"/v1/blends/{blend['id']}"
-    bad_shape = api.patch(path, {"beans": [{"ingredient_id": menu["Huila"], "share": 50}]}, as_=anna)
+    bad_shape = api.patch(
+        path, {"beans": [{"ingredient_id": menu["Huila"], "share": 50}]}, as_=anna
+    )
     assert "beans" in problem(bad_shape, 422, "validation_error")["errors"]
     bad_menu = api.patch(path, {"milk_id": menu["Vanilla"], "name": "Changed"}, as_=anna)
     assert problem(bad_menu, 422, "validation_error")["errors"] == {
@@ -368,7 +375,11 @@ def test_an_ingredient_taken_off_the_menu_stays_in_the_blend_until_it_is_replace
     api.delete(f"/v1/catalog/ingredients/{menu['Oat milk']}", as_=menu.admin)
 
     shown = api.get(path, as_=anna).get_json()
-    assert shown["milk"] == {"ingredient_id": menu["Oat milk"], "name": "Oat milk", "on_menu": False}
+    assert shown["milk"] == {
+        "ingredient_id": menu["Oat milk"],
+        "name": "Oat milk",
+        "on_menu": False,
+    }
     assert shown["orderable"] is False
     assert shown["price"] == 552
     # Renaming still works ...
