@@ -31,8 +31,10 @@ def _person(email: str) -> User:
 
 
 def seed_demo_data() -> dict[str, User]:
+    from wallet_api.blends.demo import seed_blends
     from wallet_api.catalog.demo import seed_menu
 
     people = {email: _person(email) for email in _PEOPLE}
     seed_menu()
+    seed_blends({user.handle: user for user in people.values()})
     return people
