@@ -54,8 +54,8 @@ def test_one_five_star_vote_does_not_beat_fifty_votes_of_4_6(api, menu):
     names = [item["blend"]["name"] for item in top["items"]]
     assert names == ["Fifty at 4.6", "One lucky vote", "Thirty at 3"]
 
-    # C: every counted rating of the ranked blends (the private and deleted ones are not).
-    counted = [5, *loved_stars, *[3] * 30]
+    # C: every counted rating, the deleted blend's too (not the creators' own).
+    counted = [5, *loved_stars, *[3] * 30, *[5] * 5]
     mean = sum(counted) / len(counted)
     expected = [_bayes(loved_stars, mean), _bayes([5], mean), _bayes([3] * 30, mean)]
     assert [item["weighted_rating"] for item in top["items"]] == pytest.approx(expected, abs=1e-4)
@@ -83,7 +83,8 @@ def test_orders_and_copies_count_inside_the_window(api, app, menu):
     quiet = compose(api, ben, simple(menu, name="Never ordered", visibility="public"))
     for blend in (early, recent, quiet):
         for rater in raters:
-            rate(api, rater, blend, 4)
+            # No ties: "never ordered" a little lower than the two with the same 4 stars.
+            rate(api, rater, blend, 3 if blend is quiet and rater is raters[0] else 4)
     with app.app_context():
         from wallet_api.blends.service import record_blend_ordered
         from wallet_api.extensions import db
@@ -101,9 +102,12 @@ def test_orders_and_copies_count_inside_the_window(api, app, menu):
         "Never ordered",
     ]
     assert [(i["orders"], i["copies"]) for i in week] == [(3, 1), (0, 0), (0, 0)]
+    four_stars = _bayes([4, 4, 4], mean=(8 * 4 + 3) / 9)
     activity = 3 + 2 * 1
-    assert week[0]["score"] == pytest.approx(4.0 + 0.5 * activity / (activity + 20), abs=1e-4)
-    assert week[1]["score"] == pytest.approx(4.0, abs=1e-4)
+    assert week[0]["score"] == pytest.approx(
+        four_stars + 0.5 * activity / (activity + 20), abs=1e-4
+    )
+    assert week[1]["score"] == pytest.approx(four_stars, abs=1e-4)
 
     for window in ("30d", "all"):
         items = _top(api, window=window)["items"]
@@ -113,7 +117,7 @@ def test_orders_and_copies_count_inside_the_window(api, app, menu):
             "Never ordered",
         ]
         assert items[0]["orders"] == 40
-        assert items[0]["score"] == pytest.approx(4.0 + 0.5 * 40 / 60, abs=1e-4)
+        assert items[0]["score"] == pytest.approx(four_stars + 0.5 * 40 / 60, abs=1e-4)
 
     # The default window is 7 days.
     assert _top(api)["window"] == "7d"
@@ -149,3 +153,82 @@ def test_seed_demo_shares_rates_and_copies_blends_once(app, api):
     assert [i["blend"]["name"] for i in top] == ["Morning Fog", "Kenyan Cold Snap"]
     assert (top[0]["orders"], top[0]["copies"]) == (2, 1)
     assert top[0]["blend"]["enjoyed_by"] == 1
+
+
+@pytest.mark.parametrize(
+    ("regime", "stars"),
+    [
+        ("harsh raters: C far below the index's reference mean", (1, 1, 1, 2, 2, 3)),
+        ("kind raters: C far above it", (5, 5, 5, 4, 4, 3)),
+        ("mixed", (1, 2, 3, 4, 5)),
+    ],
+)
+def test_the_ranking_equals_scoring_every_blend(api, app, menu, regime, stars):
+    """The pruned ranking gives exactly what scoring every public blend by hand gives."""
+    import random
+
+    from wallet_api.auth import service as auth
+    from wallet_api.blends import service
+    from wallet_api.blends.schemas import BlendCreateSchema
+    from wallet_api.clock import utcnow
+    from wallet_api.extensions import db
+
+    rng = random.Random(regime)  # noqa: S311  (test data, not secrets)
+    now = utcnow()
+    with app.app_context():
+        people = [
+            auth.register_user(
+                email=f"p{n}@example.com", password="x" * 12, first_name="P", handle=f"p{n}"
+            ).id
+            for n in range(12)
+        ]
+        blends = []
+        for n in range(40):
+            visibility = rng.choice(["public", "public", "public", "private", "friends"])
+            body = BlendCreateSchema().load(simple(menu, name=f"B{n}", visibility=visibility))
+            blends.append(service.create_blend(rng.choice(people), body))
+        orders: dict[uuid.UUID, list[tuple[int, int]]] = {}
+        for blend in blends:
+            # Others see only the public ones; creators rate their own too (not counted).
+            raters = rng.sample(people, rng.randint(0, 8)) if blend.visibility == "public" else []
+            for rater in [*raters, blend.owner_id]:
+                service.rate_blend(blend.id, rater, rng.choice(stars), None)
+            for _ in range(rng.randint(0, 3)):
+                days_ago, quantity = rng.choice([0, 3, 10, 40]), rng.randint(1, 30)
+                buyer = rng.choice(people)
+                service.record_blend_ordered(
+                    blend.id, buyer, quantity, now - timedelta(days=days_ago)
+                )
+                if buyer != blend.owner_id:
+                    orders.setdefault(blend.id, []).append((days_ago, quantity))
+        for blend in rng.sample(blends, 3):
+            service.delete_blend(blend)
+        db.session.commit()
+        assert service.verify_rating_totals() == []
+
+        counted = {
+            b.id: [
+                r.stars
+                for r in db.session.query(service.BlendRating).filter_by(blend_id=b.id)
+                if r.user_id != b.owner_id
+            ]
+            for b in blends
+        }
+        all_stars = [s for v in counted.values() for s in v]
+        mean = sum(all_stars) / len(all_stars)
+        for window, days in (("7d", 7), ("30d", 30), ("all", None)):
+            expected = []
+            for b in blends:
+                if b.visibility != "public" or b.deleted_at is not None or not counted[b.id]:
+                    continue
+                v = counted[b.id]
+                a = sum(q for d, q in orders.get(b.id, []) if days is None or d < days)
+                score = (sum(v) + M * mean) / (len(v) + M) + 0.5 * a / (a + 20)
+                expected.append((-round(score, 9), -len(v), b.id))
+            expected.sort()
+            for limit in (3, 10):
+                top = service.top_blends(window, limit)
+                assert [i["blend"]["id"] for i in top] == [e[2] for e in expected[:limit]]
+                assert [i["score"] for i in top] == pytest.approx(
+                    [-e[0] for e in expected[:limit]], abs=1e-4
+                )

@@ -5,7 +5,7 @@ Bases that exist before this migration have no prices per size yet: an admin set
 
 Revision ID: 0003_blends
 Revises: 0002_catalog
-Create Date: 2026-11-25 11:54:51.960694
+Create Date: 2026-11-25 12:15:38.956298
 
 Every migration stays compatible with the code of the previous release (add columns as
 nullable or with a server default, drop only what that code no longer reads), takes short
@@ -28,6 +28,13 @@ RANKED = "visibility = 'public' AND deleted_at IS NULL AND rating_count > 0"
 
 
 def upgrade() -> None:
+    op.create_table(
+        "blend_rating_totals",
+        sa.Column("shard", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("rating_sum", sa.BigInteger(), nullable=False),
+        sa.Column("rating_count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("shard", name=op.f("pk_blend_rating_totals")),
+    )
     op.create_table(
         "blends",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -52,6 +59,7 @@ def upgrade() -> None:
         sa.Column("original_creator_id", sa.Uuid(), nullable=True),
         sa.Column("rating_count", sa.Integer(), nullable=False),
         sa.Column("rating_sum", sa.Integer(), nullable=False),
+        sa.Column("ref_rating", sa.Double(), nullable=False),
         sa.Column("orders_count", sa.Integer(), nullable=False),
         sa.Column("copies_count", sa.Integer(), nullable=False),
         sa.Column("enjoyed_by", sa.Integer(), nullable=False),
@@ -93,7 +101,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_blends_ranked",
         "blends",
-        ["rating_count", "rating_sum", "orders_count", "copies_count", "id"],
+        ["ref_rating", "rating_count", "rating_sum", "orders_count", "copies_count", "id"],
         unique=False,
         postgresql_where=sa.text(RANKED),
         sqlite_where=sa.text(RANKED),
@@ -172,12 +180,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("blend_id", "day", name=op.f("pk_blend_daily_stats")),
     )
-    op.create_index(
-        "ix_blend_daily_stats_day",
-        "blend_daily_stats",
-        ["day", "blend_id", "orders", "copies"],
-        unique=False,
-    )
     op.create_table(
         "blend_enjoyers",
         sa.Column("blend_id", sa.Uuid(), nullable=False),
@@ -222,7 +224,6 @@ def downgrade() -> None:
     op.drop_index("ix_blend_ratings_blend_updated", table_name="blend_ratings")
     op.drop_table("blend_ratings")
     op.drop_table("blend_enjoyers")
-    op.drop_index("ix_blend_daily_stats_day", table_name="blend_daily_stats")
     op.drop_table("blend_daily_stats")
     op.drop_table("blend_components")
     op.drop_table("catalog_ingredient_prices")
@@ -234,3 +235,4 @@ def downgrade() -> None:
     )
     op.drop_index("ix_blends_owner_created", table_name="blends")
     op.drop_table("blends")
+    op.drop_table("blend_rating_totals")

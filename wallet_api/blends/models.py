@@ -4,9 +4,10 @@ A blend is a recipe over catalog ingredients; its price is never stored but comp
 the menu when it is shown or ordered (see ``service.price_of``). Deleting a blend is soft
 (``deleted_at``): copies keep pointing at it, receipts and gifts keep their own snapshot.
 
-The ranking reads maintained counters rather than the ratings themselves: ``rating_count``
-and ``rating_sum`` on the blend (self-ratings excluded), changed in the same transaction as
-the rating, and order/copy counts per blend per day in ``blend_daily_stats``.
+The ranking reads maintained counters rather than the ratings themselves, all changed in
+the same transaction as the rating, order or copy: ``rating_count``/``rating_sum`` and
+``ref_rating`` on the blend (self-ratings excluded), the totals of all counted ratings in
+``blend_rating_totals``, and order/copy counts per blend per day in ``blend_daily_stats``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -47,9 +50,13 @@ class Visibility(enum.StrEnum):
 
 
 # The rows the top-10 ranks: public, not deleted, rated by someone other than the owner.
-# The partial index holds exactly these rows and every column the ranking reads, so
-# ranking 100,000 blends is an index-only scan of the rated public ones.
+# The partial index holds exactly these rows, ordered by ``ref_rating``, with every column
+# the ranking reads: the top-10 reads the best few hundred entries, not every blend.
 RANKED = "visibility = 'public' AND deleted_at IS NULL AND rating_count > 0"
+# ``ref_rating`` is the Bayesian rating at this fixed mean (see service.top_blends).
+PRIOR_VOTES = 10
+REF_MEAN = 3.5
+TOTALS_SHARDS = 16
 
 
 class Blend(db.Model):  # type: ignore[name-defined,misc]
@@ -61,6 +68,7 @@ class Blend(db.Model):  # type: ignore[name-defined,misc]
         Index("ix_blends_owner_created", "owner_id", "created_at", "id"),
         Index(
             "ix_blends_ranked",
+            "ref_rating",
             "rating_count",
             "rating_sum",
             "orders_count",
@@ -90,6 +98,8 @@ class Blend(db.Model):  # type: ignore[name-defined,misc]
     # Maintained in the rating's own transaction; the owner's own rating is not in them.
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     rating_sum: Mapped[int] = mapped_column(Integer, default=0)
+    # (rating_sum + PRIOR_VOTES x REF_MEAN) / (rating_count + PRIOR_VOTES), kept with them.
+    ref_rating: Mapped[float] = mapped_column(Double, default=REF_MEAN)
     # Orders (cups) and copies by people other than the owner, all time; per day below.
     orders_count: Mapped[int] = mapped_column(Integer, default=0)
     copies_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -103,8 +113,10 @@ class Blend(db.Model):  # type: ignore[name-defined,misc]
     original_creator: Mapped[User | None] = relationship(
         foreign_keys=[original_creator_id], lazy="selectin"
     )
-    base: Mapped[Ingredient] = relationship(foreign_keys=[base_id], lazy="selectin")
-    milk: Mapped[Ingredient | None] = relationship(foreign_keys=[milk_id], lazy="selectin")
+    # Ingredients are few and shared by many blends: lists load the ones they need in one
+    # query (service.present_all) and these find them in the session without asking again.
+    base: Mapped[Ingredient] = relationship(foreign_keys=[base_id])
+    milk: Mapped[Ingredient | None] = relationship(foreign_keys=[milk_id])
     components: Mapped[list[BlendComponent]] = relationship(
         back_populates="blend",
         cascade="all, delete-orphan",
@@ -133,7 +145,7 @@ class BlendComponent(db.Model):  # type: ignore[name-defined,misc]
     amount: Mapped[int] = mapped_column(Integer)
 
     blend: Mapped[Blend] = relationship(back_populates="components")
-    ingredient: Mapped[Ingredient] = relationship(lazy="selectin")
+    ingredient: Mapped[Ingredient] = relationship()
 
 
 class BlendRating(db.Model):  # type: ignore[name-defined,misc]
@@ -156,15 +168,28 @@ class BlendRating(db.Model):  # type: ignore[name-defined,misc]
     blend: Mapped[Blend] = relationship()
 
 
+class BlendRatingTotals(db.Model):  # type: ignore[name-defined,misc]
+    """Sum and count of every counted rating (not a creator's own), over all blends.
+
+    Their ratio is the mean C of the ranking. Spread over ``TOTALS_SHARDS`` rows by blend,
+    so that ratings of different blends rarely wait for one another's row lock.
+    """
+
+    __tablename__ = "blend_rating_totals"
+
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rating_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    rating_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class BlendDailyStats(db.Model):  # type: ignore[name-defined,misc]
-    """Orders (cups) and copies of a blend by people other than its owner, per UTC day."""
+    """Orders (cups) and copies of a blend by people other than its owner, per UTC day.
+
+    The ranking looks up only its candidates' days, by the primary key (blend_id, day).
+    """
 
     __tablename__ = "blend_daily_stats"
-    __table_args__ = (
-        CheckConstraint("orders >= 0 AND copies >= 0", name="counts_not_negative"),
-        # Covers the window sum of the top-10: a range on day, nothing read from the table.
-        Index("ix_blend_daily_stats_day", "day", "blend_id", "orders", "copies"),
-    )
+    __table_args__ = (CheckConstraint("orders >= 0 AND copies >= 0", name="counts_not_negative"),)
 
     blend_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("blends.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
