@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -163,3 +164,61 @@ def test_recording_an_order_of_an_unknown_blend_fails(app):
 
         with pytest.raises(BlendNotFound):
             record_blend_ordered(uuid.uuid4(), uuid.uuid4(), 1, datetime.now(UTC))
+
+
+def _order_at_once(app, blend_id, buyers, quantity):
+    """Each buyer's order counted in its own thread, session and committed transaction."""
+    barrier = threading.Barrier(len(buyers))
+    errors = []
+
+    def run(buyer):
+        with app.app_context():
+            from wallet_api.blends.service import record_blend_ordered
+            from wallet_api.extensions import db
+
+            barrier.wait()
+            try:
+                record_blend_ordered(blend_id, buyer, quantity, datetime.now(UTC))
+                db.session.commit()
+            except Exception as exc:  # reported below, with the thread's own error
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(buyer,)) for buyer in buyers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+def _counts(app, blend_id):
+    with app.app_context():
+        from sqlalchemy import func, select
+
+        from wallet_api.blends.models import Blend, BlendDailyStats
+        from wallet_api.extensions import db
+
+        blend = db.session.get(Blend, blend_id)
+        daily = db.session.scalar(
+            select(func.sum(BlendDailyStats.orders)).where(BlendDailyStats.blend_id == blend_id)
+        )
+        return blend.orders_count, daily, blend.enjoyed_by
+
+
+def test_orders_at_the_same_moment_are_all_counted_sqlite_too(api, app, menu):
+    anna = api.register("Anna")
+    buyers = [_id(api.register("Buyer")) for _ in range(3)]
+    blend = compose(api, anna, recipe(menu, visibility="public"))
+    _order_at_once(app, _id(blend), [*buyers, buyers[0]], 2)
+    assert _counts(app, _id(blend)) == (8, 8, 3)
+
+
+@pytest.mark.postgres_only
+def test_many_orders_at_the_same_moment_lose_none(api, app, menu):
+    anna = api.register("Anna")
+    buyers = [_id(api.register("Buyer")) for _ in range(6)]
+    blend = compose(api, anna, recipe(menu, visibility="public"))
+    _order_at_once(app, _id(blend), buyers * 2, 3)
+    assert _counts(app, _id(blend)) == (36, 36, 6)

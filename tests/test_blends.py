@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.blends_helpers import compose, make_menu, rate, recipe, simple
+from tests.blends_helpers import compose, make_menu, prices, rate, recipe, simple
 from tests.helpers import problem
 
 
@@ -101,6 +101,30 @@ def test_a_base_is_only_offered_in_its_sizes(api, menu):
     response = api.post("/v1/blends", simple(menu, base_id=menu["Cold Brew"]), as_=anna)
     body = problem(response, 422, "validation_error")
     assert body["errors"] == {"size": ["Cold Brew is not offered in size S."]}
+
+
+def test_admins_price_a_base_per_size_and_blends_follow(api, menu):
+    anna = api.register("Anna")
+    blend = compose(api, anna, simple(menu))
+    espresso = f"/v1/catalog/ingredients/{menu['Espresso']}"
+    response = api.patch(espresso, {"prices": prices(S=200, M=240)}, as_=menu.admin)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["prices"] == prices(S=200, M=240)
+    shown = api.get(f"/v1/blends/{blend['id']}", as_=anna).get_json()
+    assert shown["price"] == 200 + 60 + 20
+    assert [p["size"] for p in shown["prices"]] == ["S", "M"]
+    listed = api.get("/v1/catalog").get_json()["ingredients"]
+    assert next(i for i in listed if i["id"] == menu["Espresso"])["prices"] == prices(S=200, M=240)
+
+
+def test_only_a_base_has_prices_per_size(api, menu):
+    body = {"kind": "milk", "name": "Goat milk", "prices": prices(S=10)}
+    response = api.post("/v1/catalog/ingredients", body, as_=menu.admin)
+    assert problem(response, 422, "validation_error")["errors"] == {
+        "prices": ["Only a base has a price per size."]
+    }
+    oat = f"/v1/catalog/ingredients/{menu['Oat milk']}"
+    problem(api.patch(oat, {"prices": prices(M=10)}, as_=menu.admin), 422, "validation_error")
 
 
 # --- the shape of a recipe (marshmallow) ---------------------------------------------------

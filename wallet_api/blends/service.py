@@ -27,13 +27,14 @@ ratings first, then the blend id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Float, and_, cast, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -206,7 +207,7 @@ def _slots(data: Mapping[str, Any]) -> Iterable[tuple[str, int | None, str | Non
             yield slot, index, None, ingredient_id
 
 
-def _resolve(data: Mapping[str, Any], *, keep: set[uuid.UUID] = frozenset()) -> Recipe:  # type: ignore[assignment]
+def _resolve(data: Mapping[str, Any], *, keep: Collection[uuid.UUID] = ()) -> Recipe:
     """Check a recipe (already shaped by the schema) against the menu; one error per rule.
 
     ``keep``: ingredients the blend already has, allowed although the menu dropped them
@@ -241,10 +242,13 @@ def _resolve(data: Mapping[str, Any], *, keep: set[uuid.UUID] = frozenset()) -> 
             errors[slot] = error
         else:
             errors.setdefault(slot, {})[index] = error
+    base = found.get(data["base_id"])
+    if "base_id" not in errors and base is not None and base.price_for(data["size"]) is None:
+        errors["size"] = [f"{base.name} is not offered in size {data['size'].value}."]
     if errors:
         raise ValidationFailed("The recipe does not fit the menu; see errors.", errors=errors)
 
-    recipe = Recipe(
+    return Recipe(
         base=found[data["base_id"]],
         shots=data["shots"],
         beans=[(found[b["ingredient_id"]], b["share"]) for b in data["beans"]],
@@ -253,12 +257,6 @@ def _resolve(data: Mapping[str, Any], *, keep: set[uuid.UUID] = frozenset()) -> 
         toppings=[found[i] for i in data["toppings"]],
         extras=[found[i] for i in data["extras"]],
     )
-    if recipe.base.price_for(data["size"]) is None:
-        raise ValidationFailed(
-            "The recipe does not fit the menu; see errors.",
-            errors={"size": [f"{recipe.base.name} is not offered in size {data['size'].value}."]},
-        )
-    return recipe
 
 
 def _set_recipe(blend: Blend, recipe: Recipe) -> None:
@@ -343,7 +341,7 @@ def copy_blend(
     name: str | None = None,
     visibility: Visibility = Visibility.PRIVATE,
 ) -> Blend:
-    """ "One of what they're having": my own copy, crediting the original's creator."""
+    """My own copy of a blend ("one of what they're having"), crediting its creator."""
     source = get_visible_blend(blend_id, user_id)
     now = utcnow()
     copy = Blend(
@@ -576,8 +574,11 @@ def list_ratings(blend: Blend, *, limit: int, cursor: str | None) -> dict[str, A
 # --- orders, copies and who enjoyed them -------------------------------------------------
 
 
-def _upsert(model: type, values: dict[str, Any], keys: list[str], add: list[str] | None):  # type: ignore[no-untyped-def]
-    """INSERT ... ON CONFLICT: add ``add`` columns to the existing row, or do nothing."""
+def _upsert(
+    model: type, values: dict[str, Any], keys: list[str], add: list[str] | None
+) -> Result[Any]:
+    """INSERT ... ON CONFLICT (PostgreSQL, SQLite): add the ``add`` columns to the row that
+    exists, or leave it alone. Returns the keys of the rows it inserted or changed."""
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(model).values(**values)
@@ -600,18 +601,25 @@ def _credit(
     credited = {blend.id: blend.owner_id}
     if blend.origin_id is not None and blend.original_creator_id is not None:
         credited[blend.origin_id] = blend.original_creator_id
-    day = at.date()
+    day = at.astimezone(UTC).date()
     # In id order, as every writer of these rows should, so that two charges crediting the
     # same two blends cannot deadlock on them.
     for blend_id, creator_id in sorted(credited.items()):
         if creator_id == by_user_id:
             continue
+        new_enjoyer = _upsert(
+            BlendEnjoyer,
+            {"blend_id": blend_id, "user_id": by_user_id, "created_at": at},
+            ["blend_id", "user_id"],
+            None,
+        ).first()
         db.session.execute(
             update(Blend)
             .where(Blend.id == blend_id)
             .values(
                 orders_count=Blend.orders_count + orders,
                 copies_count=Blend.copies_count + copies,
+                enjoyed_by=Blend.enjoyed_by + (1 if new_enjoyer is not None else 0),
             )
         )
         _upsert(
@@ -620,16 +628,6 @@ def _credit(
             ["blend_id", "day"],
             ["orders", "copies"],
         )
-        new = _upsert(
-            BlendEnjoyer,
-            {"blend_id": blend_id, "user_id": by_user_id, "created_at": at},
-            ["blend_id", "user_id"],
-            None,
-        ).first()
-        if new is not None:
-            db.session.execute(
-                update(Blend).where(Blend.id == blend_id).values(enjoyed_by=Blend.enjoyed_by + 1)
-            )
 
 
 def record_blend_ordered(
