@@ -214,6 +214,15 @@ class Scene:
         path = f"/v1/loyalty/rewards/{self.reward['id']}/redeem"
         return self._ok(self.api.post(path, {}, as_=self.owner, idem=True))
 
+    @cached_property
+    def blend(self) -> dict[str, Any]:
+        """The owner's blend, shared with friends (the friend may see it, a stranger not)."""
+        from tests.blends_helpers import compose, make_menu, simple
+
+        assert self.friend  # befriended before the blend is read
+        menu = make_menu(self.api)
+        return compose(self.api, self.owner, simple(menu, visibility="friends"))
+
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -34,6 +34,7 @@ DOMAINS = (
     "wallet_api.paycodes",
     "wallet_api.loyalty",
     "wallet_api.wallet",
+    "wallet_api.blends",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from wallet_api.catalog.models import Ingredient, IngredientKind, Product, ProductPrice, Size
+from wallet_api.catalog.models import (
+    Ingredient,
+    IngredientKind,
+    IngredientPrice,
+    Product,
+    ProductPrice,
+    Size,
+)
 from wallet_api.extensions import db
 
 PRODUCTS = [
@@ -28,10 +35,11 @@ INGREDIENTS = [
     (IngredientKind.BEAN, "Antigua", 50, "Guatemala"),
     (IngredientKind.BEAN, "Kirinyaga AA", 80, "Kenya"),
     (IngredientKind.BEAN, "Sumatra Mandheling", 60, "Indonesia"),
-    (IngredientKind.BASE, "Espresso", 0, None),
-    (IngredientKind.BASE, "Ristretto", 0, None),
-    (IngredientKind.BASE, "Filter", 0, None),
-    (IngredientKind.BASE, "Cold Brew", 40, None),
+    # A base's delta is its price per shot (for filter and cold brew: per strength step).
+    (IngredientKind.BASE, "Espresso", 60, None),
+    (IngredientKind.BASE, "Ristretto", 60, None),
+    (IngredientKind.BASE, "Filter", 30, None),
+    (IngredientKind.BASE, "Cold Brew", 50, None),
     (IngredientKind.MILK, "Whole milk", 0, None),
     (IngredientKind.MILK, "Skimmed milk", 0, None),
     (IngredientKind.MILK, "Oat milk", 50, None),
@@ -47,6 +55,15 @@ INGREDIENTS = [
     (IngredientKind.EXTRA, "Extra shot", 60, None),
     (IngredientKind.EXTRA, "Decaf", 0, None),
 ]
+
+
+# The cup of a blend per size (S, M, L) in cents, before shots and other ingredients.
+BASE_PRICES = {
+    "Espresso": (180, 220, 260),
+    "Ristretto": (180, 220, 260),
+    "Filter": (200, 240, 280),
+    "Cold Brew": (260, 300, 340),
+}
 
 
 def seed_menu() -> None:
@@ -68,5 +85,11 @@ def seed_menu() -> None:
     known = {(k, n) for k, n in db.session.execute(select(Ingredient.kind, Ingredient.name))}
     for kind, name, delta, origin in INGREDIENTS:
         if (kind, name) not in known:
-            db.session.add(Ingredient(kind=kind, name=name, price_delta=delta, origin=origin))
+            prices = [
+                IngredientPrice(size=size, price=price)
+                for size, price in zip(Size, BASE_PRICES.get(name, ()), strict=False)
+            ]
+            db.session.add(
+                Ingredient(kind=kind, name=name, price_delta=delta, origin=origin, prices=prices)
+            )
     db.session.flush()

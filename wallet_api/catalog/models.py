@@ -30,7 +30,19 @@ class IngredientKind(enum.StrEnum):
     EXTRA = "extra"
 
 
-class Product(db.Model):  # type: ignore[name-defined,misc]
+def _size_order(price: type[ProductPrice] | type[IngredientPrice]):  # type: ignore[no-untyped-def]
+    """S, M, L rather than alphabetical."""
+    return case({s.value: i for i, s in enumerate(Size)}, value=price.size)
+
+
+class _PricedPerSize:
+    """A ``prices`` relationship with one row per size."""
+
+    def price_for(self, size: Size) -> int | None:
+        return next((p.price for p in self.prices if p.size == size), None)  # type: ignore[attr-defined]
+
+
+class Product(_PricedPerSize, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "catalog_products"
 
     id: Mapped[uuid_pk]
@@ -43,13 +55,9 @@ class Product(db.Model):  # type: ignore[name-defined,misc]
     prices: Mapped[list[ProductPrice]] = relationship(
         back_populates="product",
         cascade="all, delete-orphan",
-        # S, M, L rather than alphabetical.
-        order_by=lambda: case({s.value: i for i, s in enumerate(Size)}, value=ProductPrice.size),
+        order_by=lambda: _size_order(ProductPrice),
         lazy="selectin",
     )
-
-    def price_for(self, size: Size) -> int | None:
-        return next((p.price for p in self.prices if p.size == size), None)
 
 
 class ProductPrice(db.Model):  # type: ignore[name-defined,misc]
@@ -67,7 +75,7 @@ class ProductPrice(db.Model):  # type: ignore[name-defined,misc]
     product: Mapped[Product] = relationship(back_populates="prices")
 
 
-class Ingredient(db.Model):  # type: ignore[name-defined,misc]
+class Ingredient(_PricedPerSize, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "catalog_ingredients"
     __table_args__ = (
         UniqueConstraint("kind", "name", name="uq_catalog_ingredients_kind_name"),
@@ -78,8 +86,34 @@ class Ingredient(db.Model):  # type: ignore[name-defined,misc]
     kind: Mapped[IngredientKind] = mapped_column(str_enum(IngredientKind, length=16))
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(String(500), default="")
-    # Cents added per unit (a shot, a pump, a portion); beans add theirs once per drink.
+    # Cents added per unit (a shot, a pump, a portion); beans add theirs once per drink,
+    # weighted by their share. A base's delta is its price per shot.
     price_delta: Mapped[int] = mapped_column(Integer, default=0)
     origin: Mapped[str | None] = mapped_column(String(80))
     is_available: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[created_at]
+
+    # Only bases have these: the price of a blend's cup per size, before shots and extras.
+    prices: Mapped[list[IngredientPrice]] = relationship(
+        back_populates="ingredient",
+        cascade="all, delete-orphan",
+        order_by=lambda: _size_order(IngredientPrice),
+        lazy="selectin",
+    )
+
+
+class IngredientPrice(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "catalog_ingredient_prices"
+    __table_args__ = (
+        UniqueConstraint(
+            "ingredient_id", "size", name="uq_catalog_ingredient_prices_ingredient_size"
+        ),
+        CheckConstraint("price > 0", name="price_positive"),
+    )
+
+    id: Mapped[uuid_pk]
+    ingredient_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("catalog_ingredients.id"))
+    size: Mapped[Size] = mapped_column(str_enum(Size, length=2))
+    price: Mapped[int] = mapped_column(Integer)
+
+    ingredient: Mapped[Ingredient] = relationship(back_populates="prices")

@@ -18,16 +18,20 @@ def _unique_sizes(prices):  # type: ignore[no-untyped-def]
         raise ma.ValidationError("Each size appears once.")
 
 
+def _prices(**kwargs):  # type: ignore[no-untyped-def]
+    return ma.fields.List(
+        ma.fields.Nested(PriceSchema),
+        validate=[ma.validate.Length(min=1, max=len(SIZES)), _unique_sizes],
+        **kwargs,
+    )
+
+
 class ProductSchema(Schema):
     id = ma.fields.UUID(dump_only=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
     category = ma.fields.String(load_default="coffee", validate=ma.validate.Length(min=1, max=40))
-    prices = ma.fields.List(
-        ma.fields.Nested(PriceSchema),
-        required=True,
-        validate=[ma.validate.Length(min=1, max=len(SIZES)), _unique_sizes],
-    )
+    prices = _prices(required=True)
     is_available = StrictBoolean(load_default=True)
 
 
@@ -35,11 +39,14 @@ class ProductPatchSchema(Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=80))
     description = ma.fields.String(validate=ma.validate.Length(max=500))
     category = ma.fields.String(validate=ma.validate.Length(min=1, max=40))
-    prices = ma.fields.List(
-        ma.fields.Nested(PriceSchema),
-        validate=[ma.validate.Length(min=1, max=len(SIZES)), _unique_sizes],
-    )
+    prices = _prices()
     is_available = StrictBoolean()
+
+
+_BASE_PRICES = {
+    "description": "Bases only: the price of a blend's cup per size, before shots (each "
+    "shot adds the base's price_delta) and other ingredients."
+}
 
 
 class IngredientSchema(Schema):
@@ -50,6 +57,7 @@ class IngredientSchema(Schema):
     price_delta = Cents(load_default=0, minimum=0, maximum=10_00)
     origin = ma.fields.String(load_default=None, allow_none=True)
     is_available = StrictBoolean(load_default=True)
+    prices = _prices(load_default=None, metadata=_BASE_PRICES)
 
 
 class IngredientPatchSchema(Schema):
@@ -58,6 +66,7 @@ class IngredientPatchSchema(Schema):
     price_delta = Cents(minimum=0, maximum=10_00)
     origin = ma.fields.String(allow_none=True)
     is_available = StrictBoolean()
+    prices = _prices(metadata=_BASE_PRICES)
 
 
 class CatalogSchema(Schema):

@@ -17,8 +17,16 @@ from wallet_api.catalog.errors import (
     ProductNotFound,
     SizeUnavailable,
 )
-from wallet_api.catalog.models import Ingredient, Product, ProductPrice, Size
+from wallet_api.catalog.models import (
+    Ingredient,
+    IngredientKind,
+    IngredientPrice,
+    Product,
+    ProductPrice,
+    Size,
+)
 from wallet_api.extensions import db
+from wallet_api.extensions.problems import ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -95,31 +103,44 @@ def create_product(data: Mapping[str, Any]) -> Product:
     return product
 
 
-def update_product(product: Product, changes: Mapping[str, Any]) -> Product:
+def _update(item: Product | Ingredient, changes: Mapping[str, Any], price_row: type) -> None:
     for name, value in changes.items():
         if name == "prices":
             # Old receipts keep their own snapshot; replacing today's prices is safe. The old
             # rows go first: the unit of work would insert the new ones before deleting.
-            product.prices.clear()
+            item.prices.clear()
             db.session.flush()
-            product.prices = [ProductPrice(size=p["size"], price=p["price"]) for p in value]
+            item.prices = [price_row(size=p["size"], price=p["price"]) for p in value]
         else:
-            setattr(product, name, value)
+            setattr(item, name, value)
     _flush_named()
+
+
+def update_product(product: Product, changes: Mapping[str, Any]) -> Product:
+    _update(product, changes, ProductPrice)
     return product
 
 
+def _only_bases_have_prices(kind: IngredientKind, prices: Any) -> None:
+    if prices and kind != IngredientKind.BASE:
+        raise ValidationFailed(errors={"prices": ["Only a base has a price per size."]})
+
+
 def create_ingredient(data: Mapping[str, Any]) -> Ingredient:
-    ingredient = Ingredient(**data)
+    values = dict(data)
+    prices = values.pop("prices", None) or []
+    _only_bases_have_prices(values["kind"], prices)
+    ingredient = Ingredient(
+        **values, prices=[IngredientPrice(size=p["size"], price=p["price"]) for p in prices]
+    )
     db.session.add(ingredient)
     _flush_named()
     return ingredient
 
 
 def update_ingredient(ingredient: Ingredient, changes: Mapping[str, Any]) -> Ingredient:
-    for name, value in changes.items():
-        setattr(ingredient, name, value)
-    _flush_named()
+    _only_bases_have_prices(ingredient.kind, changes.get("prices"))
+    _update(ingredient, changes, IngredientPrice)
     return ingredient
 
 
@@ -158,13 +179,19 @@ def price_lines(
 ) -> list[PricedLine]:
     """Price order lines (``OrderLineSchema``) at today's menu prices.
 
-    Blends are priced by the blends domain (their own composition), standard drinks here.
+    Blends are priced by the blends domain (their own composition; a line without a size
+    takes the blend's own), standard drinks here. ``viewer_id`` is who orders: a blend they
+    may not see is refused like an unknown one.
     """
+    from wallet_api.blends.service import price_blend_line  # blends build on the catalog
+
     priced: list[PricedLine] = []
     for line in lines:
+        quantity = line.get("quantity", 1)
         if line.get("blend_id") is not None:
-            # Blends are priced by the blends domain once it exists.
-            raise ItemUnavailable("Blends cannot be ordered yet.", errors={"blend_id": ["unknown"]})
+            priced.append(
+                price_blend_line(line["blend_id"], line.get("size"), quantity, viewer_id=viewer_id)
+            )
         else:
-            priced.append(price_product(line["product_id"], line["size"], line.get("quantity", 1)))
+            priced.append(price_product(line["product_id"], line["size"], quantity))
     return priced

@@ -1,0 +1,130 @@
+from flask.views import MethodView
+
+from wallet_api.blends import service
+from wallet_api.blends.schemas import (
+    BlendCreateSchema,
+    BlendPatchSchema,
+    BlendSchema,
+    CopySchema,
+    RatingInSchema,
+    RatingSchema,
+    TopArgsSchema,
+    TopSchema,
+)
+from wallet_api.extensions import Blueprint
+from wallet_api.extensions.auth import current_principal
+from wallet_api.extensions.pagination import CursorArgs, page_of
+
+blp = Blueprint(
+    "blends",
+    __name__,
+    url_prefix="/v1",
+    description="Custom blends: compose, rate, share, copy, and the top-10",
+)
+
+
+def _page(page, viewer_id):  # type: ignore[no-untyped-def]
+    return {**page, "items": service.present_all(page["items"], viewer_id)}
+
+
+@blp.route("/blends")
+class Blends(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(BlendCreateSchema)
+    @blp.response(201, BlendSchema)
+    def post(self, data):
+        """Compose a blend; the server checks it against the menu and prices it"""
+        me = current_principal().id
+        return service.present_one(service.create_blend(me, data), me)
+
+    @blp.auth("customer")
+    @blp.arguments(CursorArgs, location="query")
+    @blp.response(200, page_of(BlendSchema))
+    def get(self, args):
+        """My blends, newest first"""
+        me = current_principal().id
+        return _page(service.list_my_blends(me, **args), me)
+
+
+@blp.route("/blends/top")
+class TopBlends(MethodView):
+    @blp.arguments(TopArgsSchema, location="query")
+    @blp.response(200, TopSchema)
+    def get(self, args):
+        """The top user-generated blends: rating with a prior, plus orders and copies"""
+        return {"window": args["window"], "items": service.top_blends(**args)}
+
+
+@blp.route("/blends/<uuid:blend_id>")
+class BlendById(MethodView):
+    @blp.auth("customer")
+    @blp.response(200, BlendSchema)
+    @blp.problems(404)
+    def get(self, blend_id):
+        """A blend I may see (mine, a friend's shared with friends, or a public one)"""
+        me = current_principal().id
+        return service.present_one(service.get_visible_blend(blend_id, me), me)
+
+    @blp.auth("customer")
+    @blp.arguments(BlendPatchSchema)
+    @blp.response(200, BlendSchema)
+    @blp.problems(404)
+    def patch(self, data, blend_id):
+        """Change my blend; it is checked and priced again"""
+        me = current_principal().id
+        blend = service.update_blend(service.get_own_blend(blend_id, me), data)
+        return service.present_one(blend, me)
+
+    @blp.auth("customer")
+    @blp.response(204)
+    @blp.problems(404)
+    def delete(self, blend_id):
+        """Delete my blend (receipts, gifts and copies keep what they refer to)"""
+        service.delete_blend(service.get_own_blend(blend_id, current_principal().id))
+
+
+@blp.route("/blends/<uuid:blend_id>/ratings")
+class BlendRatings(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(RatingInSchema)
+    @blp.response(201, RatingSchema, description="Rated for the first time")
+    @blp.alt_response(200, schema=RatingSchema, description="My earlier rating, changed")
+    @blp.problems(404)
+    def post(self, data, blend_id):
+        """Rate a blend, 1-5 stars and a comment; rating again changes my rating"""
+        me = current_principal().id
+        rating, created = service.rate_blend(blend_id, me, data["stars"], data["comment"])
+        return service.present_rating(rating), 201 if created else 200
+
+    @blp.auth("customer")
+    @blp.arguments(CursorArgs, location="query")
+    @blp.response(200, page_of(RatingSchema))
+    @blp.problems(404)
+    def get(self, args, blend_id):
+        """The ratings of a blend I may see, newest first"""
+        blend = service.get_visible_blend(blend_id, current_principal().id)
+        return service.list_ratings(blend, **args)
+
+
+@blp.route("/blends/<uuid:blend_id>/copy")
+class CopyBlend(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(CopySchema, required=False)
+    @blp.response(201, BlendSchema)
+    @blp.problems(404)
+    def post(self, data, blend_id):
+        """One of what they're having: a copy in my blends that credits the creator"""
+        me = current_principal().id
+        return service.present_one(service.copy_blend(blend_id, me, **data), me)
+
+
+@blp.route("/users/<string:handle>/blends")
+class UserBlends(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(CursorArgs, location="query")
+    @blp.response(200, page_of(BlendSchema))
+    @blp.problems(404)
+    def get(self, args, handle):
+        """The blends of this person that I may see"""
+        me = current_principal().id
+        return _page(service.list_blends_of(handle, me, **args), me)
