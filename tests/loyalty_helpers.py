@@ -83,11 +83,21 @@ def wallet_of(app: Flask, person: Person) -> int:
     return hook(app, lambda: ledger.balance_of(ledger.wallet_account(uid(person))))
 
 
-def inbox(app: Flask, person: Person) -> list[tuple[str, str, str]]:
-    """The messages loyalty sent this person: (kind, title, body), oldest first."""
-    return hook(
-        app, lambda: [(m.kind, m.title, m.body) for m in service().messages_for(uid(person))]
-    )
+def inbox(api: ApiClient, person: Person) -> list[tuple[str, str, str]]:
+    """The person's inbox as the app reads it (GET /v1/notifications): (kind, title,
+    body), oldest first. Signs in again first, as the clock may have moved."""
+    sign_in_again(api, person)
+    items: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"limit": 100}
+    while True:
+        response = api.get("/v1/notifications", as_=person, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        page = response.get_json()
+        items += page["items"]
+        if not page["next_cursor"]:
+            break
+        query["cursor"] = page["next_cursor"]
+    return [(n["kind"], n["title"], n["body"]) for n in reversed(items)]
 
 
 def audit_tags(app: Flask, person: Person) -> list[str]:

@@ -22,7 +22,7 @@ from wallet_api.loyalty.service.care import (
     give_goodwill,
     grant_switcher_bonus,
 )
-from wallet_api.loyalty.service.common import _notify, format_money, messages_for, points_balance
+from wallet_api.loyalty.service.common import _notify, format_money, points_balance
 from wallet_api.loyalty.service.creators import blend_enjoyed_by, reward_creator
 from wallet_api.loyalty.service.offers import (
     AppliedOffer,
@@ -84,7 +84,6 @@ __all__ = [
     "grant_switcher_bonus",
     "looks_like_reward_code",
     "loyalty_status",
-    "messages_for",
     "normalise_code",
     "points_balance",
     "preview_reward_code",
