@@ -83,11 +83,21 @@ def wallet_of(app: Flask, person: Person) -> int:
     return hook(app, lambda: ledger.balance_of(ledger.wallet_account(uid(person))))
 
 
-def inbox(app: Flask, person: Person) -> list[tuple[str, str, str]]:
-    """The messages loyalty sent this person: (kind, title, body), oldest first."""
-    return hook(
-        app, lambda: [(m.kind, m.title, m.body) for m in service().messages_for(uid(person))]
-    )
+def inbox(api: ApiClient, person: Person) -> list[tuple[str, str, str]]:
+    """The person's inbox as the app reads it (GET /v1/notifications): (kind, title,
+    body), oldest first. Signs in again first, as the clock may have moved."""
+    sign_in_again(api, person)
+    items: list[dict[str, Any]] = []
+    query: dict[str, Any] = {"limit": 100}
+    while True:
+        response = api.get("/v1/notifications", as_=person, query_string=query)
+        assert response.status_code == 200, response.get_json()
+        page = response.get_json()
+        items += page["items"]
+        if not page["next_cursor"]:
+            break
+        query["cursor"] = page["next_cursor"]
+    return [(n["kind"], n["title"], n["body"]) for n in reversed(items)]
 
 
 def audit_tags(app: Flask, person: Person) -> list[str]:
@@ -169,3 +179,42 @@ def post_from_many(
         return app.test_client().post(path, json=body(i), headers=headers).status_code
 
     return sorted(race(workers, post))
+
+
+# --- at the counter: loyalty through the charges API --------------------------------------
+
+
+def order(product: dict, size: str = "M", quantity: int = 1) -> list[dict[str, Any]]:
+    return [{"product_id": product["id"], "size": size, "quantity": quantity}]
+
+
+def pay(api: ApiClient, scene: Any, items: list[dict[str, Any]] | None = None, **body: Any):
+    """``scene.anna`` pays at ``scene.scanner`` with a fresh pay code; the response."""
+    from tests.stores_helpers import charge, pay_code
+
+    code = pay_code(api, scene.anna)["code"]
+    if items is not None:
+        body["items"] = items
+    return charge(api, scene.scanner, code, **body)
+
+
+def paid(api: ApiClient, scene: Any, items: list[dict[str, Any]] | None = None, **body: Any):
+    """As :func:`pay`, expecting success: the charge (the receipt)."""
+    response = pay(api, scene, items, **body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["charge"]
+
+
+def reward_code(api: ApiClient, person: Person, reward: dict) -> str:
+    """Spend ``person``'s points on ``reward``; the code to show at the till."""
+    response = api.post(f"/v1/loyalty/rewards/{reward['id']}/redeem", as_=person, idem=True)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["code"]
+
+
+def rate(
+    api: ApiClient, person: Person, charge_id: str, stars: Any, idem: bool | str = True, **body: Any
+):
+    return api.post(
+        f"/v1/charges/{charge_id}/feedback", {"stars": stars, **body}, as_=person, idem=idem
+    )

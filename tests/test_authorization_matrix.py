@@ -346,6 +346,18 @@ MATRIX += (
     ),
 )
 
+MATRIX += (
+    Row(
+        "POST",
+        "/v1/charges/{charge_id}/feedback",
+        _charge,
+        # Only the customer who paid rates the visit; anyone else: no such charge.
+        mine(201),
+        body=lambda s: {"stars": 4, "comment": "Lovely flat white"},
+        idem=True,  # a low rating moves money (the apology credit)
+    ),
+)
+
 # Routes with a path parameter that is not an object anyone could own.
 NOT_OBJECT_SCOPED = {
     ("GET", "/static/{filename}"),  # Flask's static files: a file name, public by nature

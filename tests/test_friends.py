@@ -252,8 +252,9 @@ def test_friends_need_a_signed_in_customer(api, method, path):
 
 
 def test_service_functions_for_other_domains(api, app):
+    from wallet_api.auth.errors import UserNotFound
     from wallet_api.social import service
-    from wallet_api.social.errors import NotAFriend, UserNotFound
+    from wallet_api.social.errors import NotAFriend
 
     anna, ben, eve = api.register("Anna"), api.register("Ben"), api.register("Eve")
     befriend(api, anna, ben)

@@ -56,8 +56,8 @@ def test_the_switcher_bonus_is_granted_once_per_customer_ever(api, app):
     )
     assert points_of(app, anna) == 500
     assert audit_tags(app, anna) == ["loyalty:switcher_bonus:granted"]
-    kind, title, body_text = inbox(app, anna)[-1]
-    assert (kind, title) == ("switcher_bonus", "Welcome, Anna!")
+    kind, title, body_text = inbox(api, anna)[-1]
+    assert (kind, title) == ("switcher_bonus", "Anna, welcome, and thanks for switching!")
     assert "Star Coffee" in body_text
 
 
@@ -107,7 +107,7 @@ def test_goodwill_money_with_a_reason_and_a_personal_message(api, app):
     grant = response.get_json()
     assert (grant["amount"], grant["currency"], grant["staff_id"]) == (2_50, "EUR", bas.id)
     assert wallet_of(app, anna) == 2_50
-    assert inbox(app, anna)[-1] == (
+    assert inbox(api, anna)[-1] == (
         "goodwill",
         "Anna, this one's on us",
         "Anna, sorry about the wait this morning, the next one is on us. Bas",
@@ -123,7 +123,7 @@ def test_goodwill_reward_reaches_the_customer_and_never_the_staff(api, app):
     assert response.status_code == 201
     assert "code" not in response.get_json()
     code_id = response.get_json()["reward_code_id"]
-    assert inbox(app, anna)[-1][2] == "Anna, Free drink is on us: find it in your rewards. Bas"
+    assert inbox(api, anna)[-1][2] == "Anna, Free drink is on us: find it in your rewards. Bas"
 
     mine = api.get("/v1/loyalty/reward-codes", as_=anna).get_json()["items"]
     assert [(c["id"], c["source"], c["points_spent"]) for c in mine] == [(code_id, "goodwill", 0)]
@@ -237,8 +237,8 @@ def test_a_bad_rating_produces_exactly_one_apology_credit(api, app):
     again = _feedback(app, anna, charge_id, 2)
     assert again["already_apologised"] is True
     assert wallet_of(app, anna) == 2_00
-    assert [k for k, _, _ in inbox(app, anna)] == ["apology"]
-    assert inbox(app, anna)[0][2].startswith("Anna, we're sorry your visit")
+    assert [k for k, _, _ in inbox(api, anna)] == ["apology"]
+    assert inbox(api, anna)[0][2].startswith("Anna, we're sorry your visit")
     assert audit_tags(app, anna) == ["loyalty:apology:credited"]
     today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
     listed = hook(
@@ -315,9 +315,12 @@ def test_creators_earn_when_others_enjoy_their_blend_capped_per_day(api, app):
     assert points_of(app, anna) == 200
     assert _enjoy(app, anna, blend, ben, at=START + timedelta(days=1)) == 20
     assert hook(app, service().blend_enjoyed_by, blend) == 2
-    assert inbox(app, anna)[0][1:] == (
-        "Ben enjoyed your blend",
+    messages = inbox(api, anna)
+    assert [kind for kind, _, _ in messages] == ["creator_bonus"] * 11  # none at the cap
+    assert (
+        "creator_bonus",
+        "Anna, Ben enjoyed your blend",
         "Anna, Ben copied your blend: here are 20 points.",
-    )
+    ) in messages
     with pytest.raises(ValueError, match="reason"):
         _enjoy(app, anna, blend, ben, reason="like")

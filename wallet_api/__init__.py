@@ -18,7 +18,7 @@ from wallet_api.extensions import (
     limiter,
     migrate,
 )
-from wallet_api.extensions.database import mark_read_only
+from wallet_api.extensions.database import mark_read_only, view_may_write
 from wallet_api.extensions.problems import ApiError, render_api_error
 
 # Each domain package registers its blueprint(s) in ``register(api)``.
@@ -89,8 +89,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _register_request_hooks(app: Flask) -> None:
     @app.before_request
     def _declare_read_only() -> None:
-        # Read-only requests take no write lock on SQLite; see extensions/database.py.
-        mark_read_only(request.method in ("GET", "HEAD", "OPTIONS"))
+        # Read-only requests take no write lock on SQLite, except views marked
+        # @writes_on_read (a GET that may write); see extensions/database.py.
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        mark_read_only(
+            request.method in ("GET", "HEAD", "OPTIONS")
+            and not view_may_write(view, request.method)
+        )
 
     @app.after_request
     def _commit(response: Response) -> Response:

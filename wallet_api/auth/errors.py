@@ -1,4 +1,4 @@
-from wallet_api.extensions.problems import Conflict, Unauthorized
+from wallet_api.extensions.problems import Conflict, NotFound, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -23,3 +23,9 @@ class HandleTaken(Conflict):
 
 class PhoneTaken(Conflict):
     code, title = "phone_taken", "An account with this phone number exists"
+
+
+class UserNotFound(NotFound):
+    """The one ``user_not_found``: every domain that looks a person up raises this."""
+
+    code, title = "user_not_found", "No such user"

@@ -62,6 +62,7 @@ from wallet_api.extensions import db
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger.service import currency
+from wallet_api.loyalty import service as loyalty
 from wallet_api.social.service import are_friends
 
 # PRIOR_VOTES (m: about this many votes before a blend's own mean dominates) and REF_MEAN
@@ -352,7 +353,32 @@ def copy_blend(
     db.session.add(copy)
     db.session.flush()
     _credit(source, user_id, copies=1, at=now)
+    for blend_id, creator_id in creators_credited(source.id, user_id):
+        loyalty.reward_creator(
+            creator_id, blend_id=blend_id, by_user_id=user_id, reason="copy", at=now
+        )
     return copy
+
+
+def creators_credited(
+    blend_id: uuid.UUID, by_user_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(blend id, creator id) of the public blends that an order or a copy of ``blend_id``
+    by ``by_user_id`` credits: the blend itself and the original it was copied from, never
+    the person's own. Their creators earn bonus points (loyalty: creators are rewarded)."""
+    blend = db.session.get(Blend, blend_id)
+    if blend is None:
+        return []
+    ids = {blend.id} | ({blend.origin_id} if blend.origin_id else set())
+    rows = db.session.execute(
+        select(Blend.id, Blend.owner_id).where(
+            Blend.id.in_(ids),
+            Blend.visibility == Visibility.PUBLIC,
+            Blend.deleted_at.is_(None),
+            Blend.owner_id != by_user_id,
+        )
+    )
+    return sorted((row.id, row.owner_id) for row in rows)
 
 
 # --- lists ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 
-from wallet_api.extensions.database import Base, db
+from wallet_api.extensions.database import Base, db, writes_on_read
 from wallet_api.extensions.smorest import Api, Blueprint, Schema
 
 api = Api()
@@ -13,4 +13,14 @@ migrate = Migrate()
 # WALLET_REDIS_URL is set so that all gunicorn workers share the counters.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
-__all__ = ["Api", "Base", "Blueprint", "Schema", "api", "db", "limiter", "migrate"]
+__all__ = [
+    "Api",
+    "Base",
+    "Blueprint",
+    "Schema",
+    "api",
+    "db",
+    "limiter",
+    "migrate",
+    "writes_on_read",
+]

@@ -6,8 +6,9 @@ import contextvars
 import enum
 import sqlite3
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator, event
@@ -106,3 +107,39 @@ def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")
+
+
+# --- GET requests that write -----------------------------------------------------------
+# A few reads do a little writing on the way: GET /v1/loyalty evaluates the tier lazily
+# (and may move it, tell the person, open their points account). On SQLite such a request
+# must not start with the plain BEGIN of a read: a read transaction that later writes
+# cannot wait for a concurrent writer (its snapshot is stale once that writer commits,
+# SQLITE_BUSY_SNAPSHOT) and fails at once. Views marked with ``@writes_on_read`` start
+# with BEGIN IMMEDIATE like any POST and wait (busy timeout) for the writer slot instead.
+# PostgreSQL is unaffected: it never takes a lock at BEGIN.
+_WRITES_ON_READ = "_writes_on_read"
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def writes_on_read(view: V) -> V:
+    """Mark a GET view (a function, or a MethodView's ``get``) that may write.
+
+    Put it outermost, above the flask-smorest decorators, so the mark sits on the function
+    Flask calls. The request hook reads it with :func:`view_may_write`.
+    """
+    setattr(view, _WRITES_ON_READ, True)
+    return view
+
+
+def view_may_write(view_func: Callable[..., Any] | None, method: str) -> bool:
+    """Whether the view Flask dispatches ``method`` to carries ``@writes_on_read``."""
+    if view_func is None:
+        return False
+    view_class = getattr(view_func, "view_class", None)
+    if view_class is not None:
+        name = method.lower()
+        handler = getattr(view_class, name, None)
+        if handler is None and name == "head":  # MethodView answers HEAD with get
+            handler = getattr(view_class, "get", None)
+        return bool(getattr(handler, _WRITES_ON_READ, False))
+    return bool(getattr(view_func, _WRITES_ON_READ, False))

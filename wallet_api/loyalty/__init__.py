@@ -4,5 +4,7 @@ parity, switcher welcomes, goodwill and pro-active apologies."""
 
 def register(api):  # type: ignore[no-untyped-def]
     from wallet_api.loyalty.routes import blp
+    from wallet_api.loyalty.scanner import register_scanner_hooks
 
+    register_scanner_hooks()
     api.register_blueprint(blp)

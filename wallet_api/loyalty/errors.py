@@ -1,8 +1,9 @@
-from wallet_api.extensions.problems import Conflict, Gone, NotFound, Unprocessable
+"""Loyalty's own errors. People and scanned codes use the app-wide classes: a missing
+customer is ``auth.errors.UserNotFound``; unknown, expired or used reward codes raise the
+scanner's ``stores.errors.CodeUnknown``/``CodeExpired``/``CodeAlreadyUsed``, so a till
+shows one set of messages whatever kind of code it read."""
 
-
-class CustomerNotFound(NotFound):
-    code, title = "user_not_found", "No such customer"
+from wallet_api.extensions.problems import Conflict, NotFound, Unprocessable
 
 
 class RewardNotFound(NotFound):
@@ -15,18 +16,6 @@ class RewardNameTaken(Conflict):
 
 class RewardCodeNotFound(NotFound):
     code, title = "reward_code_not_found", "No such reward code"
-
-
-class CodeUnknown(NotFound):
-    code, title = "code_unknown", "This code is not known"
-
-
-class CodeAlreadyUsed(Conflict):
-    code, title = "code_already_used", "This code was already used"
-
-
-class CodeExpired(Gone):
-    code, title = "code_expired", "This code has expired"
 
 
 class OfferParityViolation(Unprocessable):
@@ -56,3 +45,7 @@ class GoodwillToSelf(Unprocessable):
 
 class ProductUnknown(Unprocessable):
     code, title = "product_unknown", "No such product on the menu"
+
+
+class RewardItemMismatch(Unprocessable):
+    code, title = "reward_item_mismatch", "These items are not what this reward is for"

@@ -1,5 +1,6 @@
 """Loyalty: members and their tiers, spend, rewards and reward codes, offers, goodwill,
-apologies, creator rewards, switcher bonuses, and an outbox of personal messages.
+apologies, creator rewards and switcher bonuses. Messages to people go to the inbox of
+the notifications domain (``social.notify``).
 
 Points themselves live in the ledger (unit ``PTS``); these tables hold the reasons.
 """
@@ -9,10 +10,8 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -252,6 +251,8 @@ class Goodwill(db.Model):  # type: ignore[name-defined,misc]
     reward_code_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("loyalty_reward_codes.id")
     )
+    # The charge that went wrong, when staff gave it by charge (its payer is ``user_id``).
+    charge_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     reason: Mapped[str] = mapped_column(String(500))
     message: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[created_at]
@@ -295,17 +296,3 @@ class CreatorReward(db.Model):  # type: ignore[name-defined,misc]
     reason: Mapped[str] = mapped_column(String(16))  # "order" or "copy"
     points: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class OutboxMessage(db.Model):  # type: ignore[name-defined,misc]
-    """Personal messages waiting for the notifications domain (``social.notify``)."""
-
-    __tablename__ = "loyalty_outbox"
-
-    id: Mapped[bigint_pk]
-    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(String(1000))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[created_at]

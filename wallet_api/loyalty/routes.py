@@ -2,7 +2,7 @@ import click
 from flask.views import MethodView
 
 from wallet_api.clock import utcnow
-from wallet_api.extensions import Blueprint, db
+from wallet_api.extensions import Blueprint, db, writes_on_read
 from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.pagination import CursorArgs, keyset_page, page_of
 from wallet_api.loyalty import rules, service
@@ -21,6 +21,7 @@ from wallet_api.loyalty.schemas import (
     SwitcherBonusRequestSchema,
     SwitcherBonusSchema,
 )
+from wallet_api.stores import charges as store_charges
 
 blp = Blueprint(
     "loyalty",
@@ -38,6 +39,7 @@ def _install_rules(state):  # type: ignore[no-untyped-def]
 
 @blp.route("/loyalty")
 class Loyalty(MethodView):
+    @writes_on_read  # the tier is evaluated on the way and may change
     @blp.auth("customer")
     @blp.response(200, LoyaltyStatusSchema)
     def get(self):
@@ -122,6 +124,7 @@ class SwitcherBonus(MethodView):
 
 @blp.route("/offers")
 class Offers(MethodView):
+    @writes_on_read  # eligibility evaluates the tier, which may change
     @blp.auth("customer")
     @blp.arguments(OfferListArgsSchema, location="query")
     @blp.response(200, page_of(OfferSchema))
@@ -160,9 +163,14 @@ class GoodwillGrants(MethodView):
     @blp.problems(404, 422)
     def post(self, data):
         """Make it right: credit money or a reward with a reason and a personal message"""
+        principal, charge = current_principal(), None
+        if data["charge_id"] is not None:
+            # 404 unless the charge is of a store this staff member works at (or an admin).
+            charge = store_charges.charge_for_goodwill(principal, data["charge_id"])
         return service.give_goodwill(
-            staff=current_principal().user,
-            user_id=data["user_id"],
+            staff=principal.user,
+            user_id=charge.customer_id if charge else data["user_id"],
+            charge=store_charges.charge_ref(charge) if charge else None,
             reason=data["reason"],
             message=data["message"],
             amount_cents=data["amount"],

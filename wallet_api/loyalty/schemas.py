@@ -196,7 +196,14 @@ class OfferListArgsSchema(CursorArgs):
 
 
 class GoodwillRequestSchema(Schema):
-    user_id = ma.fields.UUID(required=True)
+    user_id = ma.fields.UUID(load_default=None, metadata={"description": "The customer"})
+    charge_id = ma.fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "Or the charge that went wrong: its payer gets the goodwill. "
+            "Staff of that charge's store only (admins: any store)"
+        },
+    )
     amount = Cents(load_default=None, maximum=100_00, metadata={"description": "Money, in cents"})
     reward_id = ma.fields.UUID(load_default=None)
     reason = ma.fields.String(
@@ -218,6 +225,11 @@ class GoodwillRequestSchema(Schema):
         if (data.get("amount") is None) == (data.get("reward_id") is None):
             raise ma.ValidationError("Give exactly one of amount or reward_id.", "amount")
 
+    @ma.validates_schema
+    def _user_or_charge(self, data, **kwargs):  # type: ignore[no-untyped-def]
+        if (data.get("user_id") is None) == (data.get("charge_id") is None):
+            raise ma.ValidationError("Give exactly one of user_id or charge_id.", "user_id")
+
 
 class GoodwillSchema(Schema):
     id = ma.fields.UUID(required=True)
@@ -226,6 +238,7 @@ class GoodwillSchema(Schema):
     amount = ma.fields.Integer(attribute="amount_cents", allow_none=True, required=True)
     currency = ma.fields.Method("_currency", metadata={"type": "string"})
     reward_code_id = ma.fields.UUID(allow_none=True, required=True)
+    charge_id = ma.fields.UUID(allow_none=True, required=True)
     reason = ma.fields.String(required=True)
     message = ma.fields.String(required=True)
     created_at = ma.fields.AwareDateTime(required=True)

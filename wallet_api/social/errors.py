@@ -1,10 +1,6 @@
 from wallet_api.extensions.problems import Conflict, NotFound, Unprocessable
 
 
-class UserNotFound(NotFound):
-    code, title = "user_not_found", "No user has this handle"
-
-
 class FriendRequestSelf(Unprocessable):
     code, title = "friend_request_self", "You cannot send a friend request to yourself"
 

@@ -135,8 +135,15 @@ class NotificationKind(enum.StrEnum):
     CREDIT_RECEIVED = "credit_received"
     GIFT_RECEIVED = "gift_received"
     GIFT_THANKS = "gift_thanks"
-    TIER_CHANGED = "tier_changed"
+    # Loyalty: tier news, goodwill and apologies, reward codes, bonuses.
+    TIER_CHANGED = "tier_changed"  # up or down a level: data.change is "up" or "down"
+    TIER_PROTECTED = "tier_protected"
+    TIER_KEPT = "tier_kept"
     GOODWILL = "goodwill"
+    APOLOGY = "apology"
+    REWARD_EXPIRED = "reward_expired"
+    SWITCHER_BONUS = "switcher_bonus"
+    CREATOR_BONUS = "creator_bonus"
 
 
 class Notification(db.Model):  # type: ignore[name-defined,misc]

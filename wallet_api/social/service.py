@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.auth import service as auth
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
@@ -43,7 +44,6 @@ from wallet_api.social.errors import (
     FriendRequestSelf,
     NotAFriend,
     NotificationNotFound,
-    UserNotFound,
 )
 from wallet_api.social.models import (
     ContactKind,

@@ -1,27 +1,37 @@
 """Charges at the counter and their refunds.
 
-A charge is one request: the code is consumed, the wallet pays the store and the receipt
-is written in the same database transaction. When anything fails (not enough credit, a
-closed wallet, a price that cannot be computed) the request rolls back as a whole and the
-code can be used again.
+A charge is one request: the code is consumed, loyalty applies its offers and awards
+points, the wallet pays the store and the receipt is written, all in the same database
+transaction. When anything fails (not enough credit, a closed wallet, a price that cannot
+be computed) the request rolls back as a whole and the code can be used again.
+
+A pay charge, step by step: price the items (the ``subtotal``); ``apply_offers`` gives the
+``discount``; the wallet pays ``subtotal - discount`` and the chain's promotions account
+the discount, so the store's sales are the subtotal either way; ``award_points_for_charge``
+credits points on what the wallet paid (plus offers' bonus points); ``record_offer_use``
+uses up once-per-customer offers. A refund takes points back in proportion.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from wallet_api.audit.service import record_event
-from wallet_api.catalog.service import price_lines
+from wallet_api.auth.models import User
+from wallet_api.blends import service as blends
+from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.ledger import service as ledger
-from wallet_api.ledger.models import AccountKind
+from wallet_api.ledger.models import Account, AccountKind, LedgerTransaction
+from wallet_api.ledger.service import Leg
+from wallet_api.loyalty import service as loyalty
 from wallet_api.stores.codes import ScannedCode, resolve_code
 from wallet_api.stores.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
 from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
@@ -37,8 +47,8 @@ class ChargeResult:
     greeting: str
 
 
-# What a charge does depends on the kind of code: "pay" takes money from the wallet; gift
-# and reward codes will register handlers that redeem them (and may charge a difference).
+# What a charge does depends on the kind of code: "pay" takes money from the wallet;
+# "reward" (registered by loyalty) redeems a reward code; gift codes will register theirs.
 ChargeHandler = Callable[[Principal, Store, ScannedCode, Mapping[str, Any]], ChargeResult]
 _handlers: dict[str, ChargeHandler] = {}
 
@@ -56,30 +66,25 @@ def create_charge(principal: Principal, data: Mapping[str, Any]) -> ChargeResult
     return handler(principal, store, scanned, data)
 
 
-def _charge_wallet(
-    principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
+def record_charge(
+    *,
+    charge_id: uuid.UUID,
+    principal: Principal,
+    store: Store,
+    scanned: ScannedCode,
+    customer: User,
+    wallet: Account,
+    lines: Sequence[PricedLine],
+    amount: int,
+    transaction: LedgerTransaction,
+    discount: int = 0,
+    offers: Sequence[str] = (),
+    points_earned: int = 0,
 ) -> ChargeResult:
-    customer = customer_of(scanned)
-    wallet = open_wallet(customer)
-    if data.get("items"):
-        priced = price_lines(data["items"], viewer_id=customer.id)
-        amount = sum(line.total for line in priced)
-    else:
-        priced, amount = [], data["amount"]
-    scanned.consume()
-    charge_id = uuid.uuid4()
-    transaction = ledger.transfer(
-        "charge",
-        wallet,
-        ledger.system_account(AccountKind.STORE_SALES, store.id),
-        amount,
-        memo=store.name,
-        meta={
-            "store": {"id": str(store.id), "name": store.name},
-            "items": [line.receipt() for line in priced],
-            "charge_id": str(charge_id),
-        },
-    )
+    """Write the receipt of a charge whose money already moved in ``transaction``.
+
+    For charge handlers of every kind of code (they own the rules; the receipt is ours).
+    """
     charge = Charge(
         id=charge_id,
         store_id=store.id,
@@ -90,6 +95,9 @@ def _charge_wallet(
         device_id=principal.id if principal.kind == DEVICE else None,
         staff_user_id=None if principal.kind == DEVICE else principal.id,
         amount=amount,
+        discount=discount,
+        offers=list(offers),
+        points_earned=points_earned,
         currency=wallet.unit,
         refunded_amount=0,
         ledger_transaction_id=transaction.public_id,
@@ -104,13 +112,112 @@ def _charge_wallet(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
             )
-            for position, line in enumerate(priced)
+            for position, line in enumerate(lines)
         ],
     )
     db.session.add(charge)
     db.session.flush()
     return ChargeResult(
         charge, ledger.balance_of(wallet), wallet.unit, greeting(customer.first_name, store)
+    )
+
+
+def store_ref(store: Store) -> dict[str, str]:
+    """The store as ledger meta and history show it."""
+    return {"id": str(store.id), "name": store.name}
+
+
+def charge_ref(charge: Charge) -> dict[str, Any]:
+    """A charge as other domains' ledger meta name it: its id and its store."""
+    return {"id": str(charge.id), "store": store_ref(charge.store)}
+
+
+def _item_id(line: PricedLine) -> uuid.UUID:
+    return line.item_id
+
+
+def _charge_wallet(
+    principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
+) -> ChargeResult:
+    """A pay code: offers first, then the wallet pays the rest and earns points."""
+    customer = customer_of(scanned)
+    wallet = open_wallet(customer)
+    if data.get("items"):
+        priced = price_lines(data["items"], viewer_id=customer.id)
+        subtotal = sum(line.total for line in priced)
+    else:
+        priced, subtotal = [], data["amount"]
+    at = utcnow()
+    blend_lines = sorted((line for line in priced if line.kind == "blend"), key=_item_id)
+    creators = [
+        credited
+        for line in blend_lines
+        for credited in blends.creators_credited(line.item_id, customer.id)
+    ]
+    # Lock order: the customer's wallet, then every loyalty member involved (the customer
+    # and the creators of the blends ordered) in id order, then points. Refunds and
+    # apologies take the wallet first too, so they queue behind a charge, never deadlock.
+    ledger.lock_customer_accounts([wallet.id])
+    loyalty.lock_members({customer.id, *(creator for _, creator in creators)}, at)
+    offers = loyalty.apply_offers(
+        customer.id, store_id=store.id, subtotal_cents=subtotal, lines=priced, at=at
+    )
+    paid = subtotal - offers.discount_cents
+    scanned.consume()
+    charge_id = uuid.uuid4()
+    # Points are awarded before the posting (same transaction: if the wallet cannot pay,
+    # all of it rolls back) so that the charge's ledger row can say what it earned.
+    points = loyalty.award_points_for_charge(
+        customer.id,
+        charge_id=charge_id,
+        amount_cents=paid,
+        store_id=store.id,
+        at=at,
+        offer_bonus_points=offers.bonus_points,
+    )
+    # The store sells at menu prices; the chain's promotions account pays the discount.
+    legs = [Leg(ledger.system_account(AccountKind.STORE_SALES, store.id).id, subtotal)]
+    if paid:
+        legs.append(Leg(wallet.id, -paid))
+    if offers.discount_cents:
+        promotions = ledger.system_account(AccountKind.PROMOTIONS)
+        legs.append(Leg(promotions.id, -offers.discount_cents))
+    transaction = ledger.post_transaction(
+        "charge",
+        legs,
+        memo=store.name,
+        meta={
+            "store": store_ref(store),
+            "items": [line.receipt() for line in priced],
+            "charge_id": str(charge_id),
+            "subtotal": subtotal,
+            "discount": offers.discount_cents,
+            "offers": offers.receipt_lines,
+            "points_earned": points,
+        },
+        event_at=at,
+    )
+    loyalty.record_offer_use(customer.id, charge_id=charge_id, applied=offers.applied, at=at)
+    # Orders count for "the usual", the top-10 and "enjoyed by"; creators earn bonus points.
+    for line in blend_lines:
+        blends.record_blend_ordered(line.item_id, customer.id, line.quantity, at)
+    for blend_id, creator_id in creators:
+        loyalty.reward_creator(
+            creator_id, blend_id=blend_id, by_user_id=customer.id, reason="order", at=at
+        )
+    return record_charge(
+        charge_id=charge_id,
+        principal=principal,
+        store=store,
+        scanned=scanned,
+        customer=customer,
+        wallet=wallet,
+        lines=priced,
+        amount=paid,
+        transaction=transaction,
+        discount=offers.discount_cents,
+        offers=offers.receipt_lines,
+        points_earned=points,
     )
 
 
@@ -134,7 +241,10 @@ def get_charge(principal: Principal, charge_id: uuid.UUID) -> Charge:
 def refund_charge(
     principal: Principal, charge_id: uuid.UUID, *, amount: int, reason: str
 ) -> Refund:
-    """Money back to the wallet that paid, by the store that charged (or an admin)."""
+    """Money back to the wallet that paid, by the store that charged (or an admin).
+
+    The points the charge earned are taken back in proportion (loyalty keeps the rule).
+    """
     # The charge row lock serialises refunds of one charge, so together they never exceed
     # it; the CHECK constraint on refunded_amount would refuse it anyway.
     charge = db.session.scalars(
@@ -152,18 +262,24 @@ def refund_charge(
         )
     store = charge.store
     refund_id = uuid.uuid4()
+    wallet = ledger.wallet_account(charge.customer_id)
+    ledger.lock_customer_accounts([wallet.id])  # wallet before loyalty, as at the charge
+    points = loyalty.reverse_points_for_refund(
+        charge.customer_id, charge_id=charge.id, refunded_cents=amount, charged_cents=charge.amount
+    )
     # Refunds restore money the customer had, so the maximum balance does not apply.
     transaction = ledger.transfer(
         "refund",
         ledger.system_account(AccountKind.STORE_REFUNDS, store.id),
-        ledger.wallet_account(charge.customer_id),
+        wallet,
         amount,
         memo=reason,
         meta={
-            "store": {"id": str(store.id), "name": store.name},
+            "store": store_ref(store),
             "charge_id": str(charge.id),
             "refund_id": str(refund_id),
             "reason": reason,
+            "points_reversed": points,
         },
     )
     refund = Refund(
@@ -175,6 +291,7 @@ def refund_charge(
         actor_kind=principal.kind,
         actor_id=principal.id,
         ledger_transaction_id=transaction.public_id,
+        points_reversed=points,
         created_at=utcnow(),
     )
     charge.refunded_amount += amount
@@ -188,9 +305,18 @@ def refund_charge(
             "amount": amount,
             "currency": charge.currency,
             "reason": reason,
-            "store": {"id": str(store.id), "name": store.name},
+            "store": store_ref(store),
             "customer_id": str(charge.customer_id),
+            "points_reversed": points,
         },
     )
     db.session.flush()
     return refund
+
+
+def charge_for_goodwill(principal: Principal, charge_id: uuid.UUID) -> Charge:
+    """The charge staff make right: staff of its store (any admin); others get 404."""
+    charge = db.session.get(Charge, charge_id)
+    if charge is None or not _visible(principal, charge, customer=False):
+        raise ChargeNotFound("No such charge.")
+    return charge

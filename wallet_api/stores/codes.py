@@ -1,9 +1,10 @@
 """What the scanner reads: one text, dispatched on its first letter to the kind of code.
 
-Each kind registers a resolver for its prefix (``P`` pay codes and ``O`` offline codes from
-``wallet_api.paycodes``; gifts and rewards add theirs). A resolver checks the code without
-side effects and returns a :class:`ScannedCode`; ``consume()`` is called only by a charge,
-inside its transaction, and must be safe against two tills racing for the same code.
+Each kind registers a resolver for its prefix: ``P`` pay codes and ``O`` offline codes
+(``wallet_api.paycodes``), ``R`` reward codes (``wallet_api.loyalty``, codes ``RW...``).
+A resolver checks the code without side effects and returns a :class:`ScannedCode`;
+``consume()`` is called only by a charge, inside its transaction, and must be safe against
+two tills racing for the same code.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from wallet_api.stores.errors import CodeUnknown
 
 @dataclass
 class ScannedCode:
-    kind: str  # "pay" (gift, reward, ... later): selects the charge handler
+    kind: str  # "pay", "reward" (gift later): selects the charge handler
     customer_id: uuid.UUID  # whose code it is: greeted by name, pays or redeems
-    source: str  # the table it came from ("pay_code", "offline_key")
+    source: str  # the table it came from ("pay_code", "offline_key", "reward_code")
     source_id: uuid.UUID
     consume: Callable[[], None]  # marks it used; raises CodeAlreadyUsed if another till won
     expires_at: datetime | None = None
@@ -33,9 +34,23 @@ _resolvers: dict[str, Resolver] = {}
 
 
 def register_code_kind(prefix: str, resolver: Resolver) -> None:
+    """Send every code starting with ``prefix`` to ``resolver``.
+
+    A letter belongs to one kind of code: a second kind claiming it would silently take
+    the first one's codes, so that is refused (registering the same resolver again, as a
+    second app in one process does, is fine). A kind whose codes share a letter with
+    nothing else may still check more of the text itself (reward codes start ``RW``).
+    """
     if len(prefix) != 1 or not prefix.isupper():
         raise ValueError("a code prefix is one upper-case letter")
+    existing = _resolvers.get(prefix)
+    if existing is not None and existing is not resolver:
+        raise ValueError(f"code prefix {prefix!r} is taken by {existing.__qualname__}")
     _resolvers[prefix] = resolver
+
+
+def registered_prefixes() -> dict[str, Resolver]:
+    return dict(_resolvers)
 
 
 def normalise(text: str) -> str:

@@ -20,10 +20,6 @@ class ChargeNotFound(NotFound):
     code, title = "charge_not_found", "No such charge"
 
 
-class UserNotFound(NotFound):
-    code, title = "user_not_found", "No such user"
-
-
 class StoreClosed(Conflict):
     code, title = "store_closed", "The store is closed"
 
@@ -65,3 +61,7 @@ class CodeAlreadyUsed(Conflict):
 
 class CodeNotChargeable(Unprocessable):
     code, title = "code_not_chargeable", "This kind of code cannot be charged here yet"
+
+
+class FeedbackAlreadyGiven(Conflict):
+    code, title = "feedback_already_given", "This charge was already rated"

@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -60,9 +62,20 @@ class Device(db.Model):  # type: ignore[name-defined,misc]
 
 
 class Charge(db.Model):  # type: ignore[name-defined,misc]
+    """One sale at the counter, with its receipt.
+
+    ``amount`` is what the customer's wallet paid; ``discount`` what offers (or a reward)
+    took off the menu price, paid to the store by the chain's promotions account, so the
+    store's sales are ``subtotal = amount + discount`` whoever paid. A reward redemption
+    is a charge of ``amount`` 0 whose ``discount`` is the drink's price.
+    """
+
     __tablename__ = "charges"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("discount >= 0", name="discount_not_negative"),
+        CheckConstraint("amount + discount > 0", name="subtotal_positive"),
+        CheckConstraint("points_earned >= 0", name="points_earned_not_negative"),
         CheckConstraint(
             "refunded_amount >= 0 AND refunded_amount <= amount", name="refunds_within_amount"
         ),
@@ -75,15 +88,19 @@ class Charge(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[uuid_pk]
     store_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("stores.id"))
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
-    # What was scanned: "pay" today; "gift" and "reward" redemptions will be charges too.
+    # What was scanned: "pay" or "reward" ("gift" redemptions will be charges too).
     kind: Mapped[str] = mapped_column(String(16), default="pay")
-    # Where the code came from ("pay_code", "offline_key") and that row's id.
+    # Where the code came from ("pay_code", "offline_key", "reward_code") and that row's id.
     code_source: Mapped[str] = mapped_column(String(24))
     code_source_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     # Who charged: a scanner device or a staff member.
     device_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("store_devices.id"))
     staff_user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
+    discount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The receipt lines of the offers (or reward) applied, as the customer read them.
+    offers: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    points_earned: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     ledger_transaction_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -96,6 +113,10 @@ class Charge(db.Model):  # type: ignore[name-defined,misc]
     refunds: Mapped[list[Refund]] = relationship(
         order_by="Refund.created_at", lazy="selectin", back_populates="charge"
     )
+
+    @property
+    def subtotal(self) -> int:
+        return self.amount + self.discount
 
     @property
     def refundable(self) -> int:
@@ -140,6 +161,28 @@ class Refund(db.Model):  # type: ignore[name-defined,misc]
     actor_kind: Mapped[str] = mapped_column(String(16))  # "user" or "device"
     actor_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     ledger_transaction_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    # Loyalty points this refund took back (in proportion to the charge's points).
+    points_reversed: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[created_at]
 
     charge: Mapped[Charge] = relationship(back_populates="refunds")
+
+
+class ChargeFeedback(db.Model):  # type: ignore[name-defined,misc]
+    """The customer's rating of a charge: one per charge, never changed afterwards."""
+
+    __tablename__ = "charge_feedback"
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars_1_to_5"),
+        # The store's daily report: its feedback in a time range.
+        Index("ix_charge_feedback_store_id_created_at", "store_id", "created_at"),
+    )
+
+    id: Mapped[uuid_pk]
+    charge_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("charges.id"), unique=True)
+    # Denormalised from the charge, as for refunds.
+    store_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("stores.id"))
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    stars: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[created_at]

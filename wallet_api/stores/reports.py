@@ -1,8 +1,11 @@
 """A store's day in its own time zone: sales, refunds, net and what sold best.
 
-Charges are grouped by ``kind`` (the kind of code scanned), so gift and reward
-redemptions appear beside ``pay`` once those codes exist; ``top_items`` carries each
-line's kind, so the top blends are the ``blend`` rows of the same query.
+Charges are grouped by ``kind`` (the kind of code scanned): reward redemptions appear
+beside ``pay`` (gift redemptions will too); ``top_items`` carries each line's kind, so the
+top blends are the ``blend`` rows of the same query. Amounts of charges are what
+customers paid; ``promotions`` is what offers and rewards took off the menu price (the
+chain's promotions account paid the store that). ``feedback`` and ``apologies`` count the
+ratings and apology credits given that day for the store's charges.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.ledger.service import currency
+from wallet_api.loyalty import service as loyalty
 from wallet_api.stores.errors import NotStoreStaff
+from wallet_api.stores.feedback import feedback_summary
 from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
 from wallet_api.stores.service import acts_for
 
@@ -48,6 +53,12 @@ def daily_report(principal: Principal, store: Store, day: date | None) -> dict[s
             .order_by(Charge.kind)
         )
     ]
+    promotions_count, promotions_amount = db.session.execute(
+        select(func.count(Charge.id), func.coalesce(func.sum(Charge.discount), 0)).where(
+            *in_day, Charge.discount > 0
+        )
+    ).one()
+    apologies = loyalty.apologies_for_store(store.id, start, end)
     refunds_count, refunds_amount = db.session.execute(
         select(func.count(Refund.id), func.coalesce(func.sum(Refund.amount), 0)).where(
             Refund.store_id == store.id, Refund.created_at >= start, Refund.created_at < end
@@ -93,4 +104,10 @@ def daily_report(principal: Principal, store: Store, day: date | None) -> dict[s
         "net": charges["amount"] - int(refunds_amount),
         "by_kind": by_kind,
         "top_items": top_items,
+        "promotions": {"count": promotions_count, "amount": int(promotions_amount)},
+        "feedback": feedback_summary(store.id, start, end),
+        "apologies": {
+            "count": len(apologies),
+            "amount": sum(a.amount_cents for a in apologies),
+        },
     }

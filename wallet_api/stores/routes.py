@@ -6,7 +6,7 @@ from wallet_api.extensions import Blueprint, limiter
 from wallet_api.extensions.auth import current_principal, decode_token
 from wallet_api.extensions.pagination import CursorArgs, page_of
 from wallet_api.extensions.problems import ApiError
-from wallet_api.stores import charges, reports, scanning, service
+from wallet_api.stores import charges, feedback, reports, scanning, service
 from wallet_api.stores.schemas import (
     ChargeCreatedSchema,
     ChargeCreateSchema,
@@ -16,6 +16,8 @@ from wallet_api.stores.schemas import (
     DeviceCreateSchema,
     DeviceTokenRequestSchema,
     DeviceTokenSchema,
+    FeedbackCreateSchema,
+    FeedbackSchema,
     MembershipSchema,
     RefundCreateSchema,
     RefundSchema,
@@ -218,3 +220,15 @@ class ChargeRefunds(MethodView):
     def post(self, data, charge_id):
         """Refund all or part of a charge to the wallet that paid (the store, or an admin)"""
         return charges.refund_charge(current_principal(), charge_id, **data)
+
+
+@blp.route("/charges/<uuid:charge_id>/feedback")
+class ChargeFeedback(MethodView):
+    @blp.auth("customer")
+    @blp.idempotent  # a low rating credits money: a retry replays, it never credits again
+    @blp.arguments(FeedbackCreateSchema)
+    @blp.response(201, FeedbackSchema)
+    @blp.problems(404, 409)
+    def post(self, data, charge_id):
+        """Rate a purchase I paid for, once; 1-2 stars bring an apology credit at once"""
+        return feedback.give_feedback(current_principal(), charge_id, **data)

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from wallet_api.catalog.schemas import OrderLineSchema
 from wallet_api.extensions import Schema
-from wallet_api.extensions.fields import Cents, StrictBoolean
+from wallet_api.extensions.fields import Cents, StrictBoolean, StrictInteger
 
 
 def _known_timezone(name: str) -> None:
@@ -77,7 +77,7 @@ class DeviceTokenSchema(Schema):
 _CODE = ma.fields.String(
     required=True,
     validate=ma.validate.Length(min=1, max=64),
-    metadata={"description": "The scanned text (pay code, offline code; gift codes later)"},
+    metadata={"description": "The scanned text: a pay code, offline code or reward code"},
 )
 _STORE_ID = ma.fields.UUID(
     load_default=None,
@@ -105,7 +105,8 @@ class CustomerSchema(Schema):
 
 class ScanPreviewSchema(Schema):
     kind = ma.fields.String(
-        required=True, metadata={"description": "pay (gift and reward come later)"}
+        required=True,
+        metadata={"description": "pay or reward (gift later): what a charge of it does"},
     )
     customer = ma.fields.Nested(CustomerSchema, required=True)
     greeting = ma.fields.String(required=True)
@@ -116,7 +117,11 @@ class ScanPreviewSchema(Schema):
     )
     expires_at = ma.fields.AwareDateTime(allow_none=True, required=True)
     details = ma.fields.Dict(
-        required=True, metadata={"description": "What a gift or reward code contains"}
+        required=True,
+        metadata={
+            "description": "What a code contains. A reward code: {reward: {id, name, "
+            "description, product_id (null: any drink), size (null: any size)}, message}"
+        },
     )
 
 
@@ -126,7 +131,10 @@ class ChargeCreateSchema(Schema):
     items = ma.fields.List(
         ma.fields.Nested(OrderLineSchema),
         validate=ma.validate.Length(min=1, max=20),
-        metadata={"description": "Priced on the server from the menu"},
+        metadata={
+            "description": "Priced on the server from the menu. A reward code takes exactly "
+            "one drink of the reward's kind"
+        },
     )
     amount = Cents(maximum=100_000, metadata={"description": "A plain till amount instead"})
 
@@ -156,6 +164,10 @@ class RefundSchema(Schema):
     charge_id = ma.fields.UUID(required=True)
     amount = ma.fields.Integer(required=True)
     reason = ma.fields.String(required=True)
+    points_reversed = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Loyalty points taken back, in proportion to the charge"},
+    )
     created_at = ma.fields.AwareDateTime(required=True)
 
 
@@ -169,7 +181,24 @@ class ChargeSchema(Schema):
     kind = ma.fields.String(required=True)
     store = ma.fields.Nested(StoreRefSchema, required=True)
     customer_id = ma.fields.UUID(required=True)
-    amount = ma.fields.Integer(required=True)
+    subtotal = ma.fields.Integer(
+        required=True, metadata={"description": "The items at menu prices (or the till amount)"}
+    )
+    discount = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Taken off by offers, or the whole price for a reward"},
+    )
+    offers = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Receipt lines of the offers (or reward) applied"},
+    )
+    amount = ma.fields.Integer(
+        required=True, metadata={"description": "What the wallet paid: subtotal - discount"}
+    )
+    points_earned = ma.fields.Integer(
+        required=True, metadata={"description": "Loyalty points this charge earned"}
+    )
     currency = ma.fields.String(required=True)
     refunded_amount = ma.fields.Integer(required=True)
     items = ma.fields.List(ma.fields.Nested(ChargeLineSchema), required=True, attribute="lines")
@@ -207,6 +236,13 @@ class TopItemSchema(Schema):
     amount = ma.fields.Integer(required=True)
 
 
+class FeedbackTotalSchema(Schema):
+    count = ma.fields.Integer(required=True)
+    average_stars = ma.fields.Float(
+        required=True, allow_none=True, metadata={"description": "null without ratings"}
+    )
+
+
 class DailyReportSchema(Schema):
     store = ma.fields.Nested(StoreRefSchema, required=True)
     date = ma.fields.Date(required=True)
@@ -223,3 +259,50 @@ class DailyReportSchema(Schema):
         metadata={"description": "Charges by kind of code: pay, and gift/reward redemptions"},
     )
     top_items = ma.fields.List(ma.fields.Nested(TopItemSchema), required=True)
+    promotions = ma.fields.Nested(
+        TotalSchema,
+        required=True,
+        metadata={
+            "description": "Charges with offer discounts or rewards, and what those took off "
+            "the menu price (paid to the store by the chain's promotions account)"
+        },
+    )
+    feedback = ma.fields.Nested(
+        FeedbackTotalSchema,
+        required=True,
+        metadata={"description": "Ratings given this day of the store's charges"},
+    )
+    apologies = ma.fields.Nested(
+        TotalSchema,
+        required=True,
+        metadata={"description": "Apology credits for 1-2 star ratings this day"},
+    )
+
+
+class FeedbackCreateSchema(Schema):
+    stars = StrictInteger(required=True, validate=ma.validate.Range(min=1, max=5))
+    comment = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class ApologySchema(Schema):
+    amount = ma.fields.Integer(
+        required=True, metadata={"description": "Credited to the wallet (0 if it was full)"}
+    )
+    currency = ma.fields.String(required=True)
+
+
+class FeedbackSchema(Schema):
+    id = ma.fields.UUID(required=True)
+    charge_id = ma.fields.UUID(required=True)
+    stars = ma.fields.Integer(required=True)
+    comment = ma.fields.String(required=True)
+    apology = ma.fields.Nested(
+        ApologySchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The apology credit of a 1-2 star rating; null otherwise"},
+    )
+    message = ma.fields.String(
+        required=True, metadata={"description": "What to tell the customer, by first name"}
+    )
+    created_at = ma.fields.AwareDateTime(required=True)

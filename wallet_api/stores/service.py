@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.audit.service import record_event
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.auth.models import Role, User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
@@ -28,7 +29,6 @@ from wallet_api.stores.errors import (
     StoreClosed,
     StoreNotFound,
     StoreRequired,
-    UserNotFound,
 )
 from wallet_api.stores.models import Device, Store, StoreStaff
 

@@ -43,7 +43,68 @@ class WalletTransactionSchema(Schema):
     store = ma.fields.Nested(PartySchema, allow_none=True)
     items = ma.fields.List(ma.fields.Nested(ItemSchema), required=True)
     memo = ma.fields.String(required=True)
+    # A charge's receipt and loyalty, as its ledger row recorded them at the time.
+    charge_id = ma.fields.Method(
+        "_charge_id",
+        metadata={
+            "type": ["string", "null"],
+            "format": "uuid",
+            "description": "The charge this is about (a charge, its refund, an apology, "
+            "goodwill given for it): GET /v1/charges/{id}",
+        },
+    )
+    subtotal = ma.fields.Method(
+        "_subtotal",
+        metadata={"type": ["integer", "null"], "description": "A charge: menu price, cents"},
+    )
+    discount = ma.fields.Method(
+        "_discount",
+        metadata={"type": ["integer", "null"], "description": "A charge: taken off by offers"},
+    )
+    offers = ma.fields.Method(
+        "_offers",
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "A charge: receipt lines of the offers applied",
+        },
+    )
+    points = ma.fields.Method(
+        "_points",
+        metadata={
+            "type": ["integer", "null"],
+            "description": "Loyalty points a charge earned (positive) or a refund took "
+            "back (negative)",
+        },
+    )
     created_at = ma.fields.AwareDateTime(required=True)
+
+    def _charge_id(self, entry):  # type: ignore[no-untyped-def]
+        value = entry.meta.get("charge_id")
+        return value if isinstance(value, str) else None
+
+    def _subtotal(self, entry):  # type: ignore[no-untyped-def]
+        return _integer(entry.meta.get("subtotal")) if entry.kind == "charge" else None
+
+    def _discount(self, entry):  # type: ignore[no-untyped-def]
+        return _integer(entry.meta.get("discount")) if entry.kind == "charge" else None
+
+    def _offers(self, entry):  # type: ignore[no-untyped-def]
+        offers = entry.meta.get("offers") if entry.kind == "charge" else None
+        return [o for o in offers if isinstance(o, str)] if isinstance(offers, list) else []
+
+    def _points(self, entry):  # type: ignore[no-untyped-def]
+        if entry.kind == "charge":
+            return _integer(entry.meta.get("points_earned"))
+        if entry.kind == "refund":
+            reversed_ = _integer(entry.meta.get("points_reversed"))
+            return -reversed_ if reversed_ is not None else None
+        return None
+
+
+def _integer(value):  # type: ignore[no-untyped-def]
+    # Rows written before loyalty met the charges have no such keys: null, not an error.
+    return value if type(value) is int else None
 
 
 class TopUpCreateSchema(Schema):

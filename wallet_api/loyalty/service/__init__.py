@@ -1,19 +1,24 @@
 """Loyalty as behaviour: the product's stance ("loyal customers never get a worse deal")
 turned into rules. No Flask request in here; nothing commits.
 
-Hooks for the charging code (stores/paycodes), in the order a charge calls them::
+Where the rest of the product calls in:
 
-    result = apply_offers(user_id, store_id=..., subtotal_cents=..., lines=priced, at=now)
-    # ... charge subtotal - result.discount_cents from the wallet ...
-    record_offer_use(user_id, charge_id=charge.id, applied=result.applied, at=now)
-    points = award_points_for_charge(user_id, charge_id=charge.id, amount_cents=paid,
-                                     store_id=store.id, at=now,
-                                     offer_bonus_points=result.bonus_points)
+* ``stores/charges.py``, a pay charge (one transaction, the wallet locked first)::
 
-and ``reverse_points_for_refund`` on a refund, ``looks_like_reward_code`` /
-``preview_reward_code`` / ``redeem_reward_code`` from the scanner (kind ``reward``),
-``apology_for_feedback`` from charge feedback, ``reward_creator`` and ``blend_enjoyed_by``
-from blends, ``apologies_for_store`` for the store's daily report.
+      result = apply_offers(user_id, store_id=..., subtotal_cents=..., lines=priced, at=now)
+      points = award_points_for_charge(user_id, charge_id=..., amount_cents=paid, ...,
+                                       offer_bonus_points=result.bonus_points)
+      # ... the wallet pays subtotal - discount, promotions the discount ...
+      record_offer_use(user_id, charge_id=..., applied=result.applied, at=now)
+
+  and ``reverse_points_for_refund`` on each refund;
+* ``loyalty/scanner.py``: reward codes at the till (``preview_reward_code`` for a scan,
+  ``redeem_reward_code`` once for a ``reward`` charge);
+* ``stores/feedback.py``: ``apology_for_feedback`` for a 1-2 star rating;
+  ``stores/reports.py``: ``apologies_for_store`` for the daily report;
+* blends (when merged): ``reward_creator`` and ``blend_enjoyed_by``.
+
+Messages to people go through ``_notify`` to the notifications inbox (``social.notify``).
 """
 
 from wallet_api.loyalty.service.care import (
@@ -22,7 +27,7 @@ from wallet_api.loyalty.service.care import (
     give_goodwill,
     grant_switcher_bonus,
 )
-from wallet_api.loyalty.service.common import _notify, format_money, messages_for, points_balance
+from wallet_api.loyalty.service.common import _notify, format_money, points_balance
 from wallet_api.loyalty.service.creators import blend_enjoyed_by, reward_creator
 from wallet_api.loyalty.service.offers import (
     AppliedOffer,
@@ -53,6 +58,7 @@ from wallet_api.loyalty.service.rewards import (
 from wallet_api.loyalty.service.tiers import (
     current_tier,
     evaluate_all,
+    lock_members,
     loyalty_status,
     qualifying_spend,
     tenure_bonus_pct,
@@ -82,9 +88,9 @@ __all__ = [
     "get_reward",
     "give_goodwill",
     "grant_switcher_bonus",
+    "lock_members",
     "looks_like_reward_code",
     "loyalty_status",
-    "messages_for",
     "normalise_code",
     "points_balance",
     "preview_reward_code",

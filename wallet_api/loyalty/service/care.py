@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -67,7 +68,7 @@ def grant_switcher_bonus(user_id: uuid.UUID, *, chain_name: str, staff: User) ->
     _notify(
         user_id,
         "switcher_bonus",
-        title=f"Welcome, {customer.first_name}!",
+        title="welcome, and thanks for switching!",
         body=f"{customer.first_name}, thanks for bringing your {chain_name} card over. "
         f"Here are {points} points to say welcome.",
         data={"points": points, "chain_name": chain_name},
@@ -127,8 +128,13 @@ def give_goodwill(
     message: str | None = None,
     amount_cents: int | None = None,
     reward_id: uuid.UUID | None = None,
+    charge: Mapping[str, Any] | None = None,
 ) -> Goodwill:
-    """Make it right: credit money (from promotions) or a reward, with a personal message."""
+    """Make it right: credit money (from promotions) or a reward, with a personal message.
+
+    ``charge`` (``{"id": ..., "store": {"id": ..., "name": ...}}``) names the charge it
+    makes right, when staff gave it by charge; it goes into the ledger meta and the inbox.
+    """
     if (amount_cents is None) == (reward_id is None):
         raise ValueError("goodwill is money or a reward")
     at = utcnow()
@@ -137,12 +143,14 @@ def give_goodwill(
         raise GoodwillToSelf()
     reward = get_reward(reward_id) if reward_id is not None else None
     _take_goodwill_allowance(staff.id, at, amount_cents or 0)
-    meta = {
+    meta: dict[str, Any] = {
         "reason": reason,
         "message": message or "",
         "staff_id": str(staff.id),
         "staff_name": staff.first_name,
     }
+    if charge is not None:
+        meta |= {"charge_id": charge["id"], "store": charge["store"]}
     code = None
     if amount_cents is not None:
         ledger.transfer(
@@ -166,6 +174,7 @@ def give_goodwill(
         staff_id=staff.id,
         amount_cents=amount_cents,
         reward_code_id=code.id if code else None,
+        charge_id=uuid.UUID(charge["id"]) if charge else None,
         reason=reason,
         message=message or "",
         created_at=at,
@@ -180,18 +189,20 @@ def give_goodwill(
             "goodwill_id": str(grant.id),
             "amount_cents": amount_cents,
             "reward_id": str(reward.id) if reward else None,
+            "charge_id": charge["id"] if charge else None,
             "reason": reason,
         },
     )
     _notify(
         user_id,
         "goodwill",
-        title=f"{customer.first_name}, this one's on us",
+        title="this one's on us",
         body=f"{customer.first_name}, {message or default}. {staff.first_name}",
         data={
             "goodwill_id": str(grant.id),
             "gift": gift,
             "reward_code_id": str(code.id) if code else None,
+            "charge_id": charge["id"] if charge else None,
         },
     )
     return grant
@@ -264,7 +275,7 @@ def apology_for_feedback(
     _notify(
         user_id,
         "apology",
-        title=f"Sorry, {customer.first_name}",
+        title="we're sorry",
         body=f"{customer.first_name}, we're sorry your visit wasn't what it should be"
         + (f"; we've added {format_money(amount)} to your wallet." if amount else ".")
         + " Thank you for telling us.",

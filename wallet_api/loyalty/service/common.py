@@ -7,27 +7,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from wallet_api.auth import service as auth
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.auth.models import User
 from wallet_api.extensions import db
 from wallet_api.extensions.problems import NotFound
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
-from wallet_api.loyalty.errors import (
-    CustomerNotFound,
-)
-from wallet_api.loyalty.models import (
-    OutboxMessage,
-)
+from wallet_api.social import service as social
 
 
 def _customer(user_id: uuid.UUID) -> User:
     try:
         return auth.get_user(user_id)
     except NotFound as exc:
-        raise CustomerNotFound() from exc
+        raise UserNotFound("No such customer.") from exc
 
 
 def first_name_of(user_id: uuid.UUID) -> str:
@@ -50,19 +44,12 @@ def _notify(
     body: str,
     data: Mapping[str, Any] | None = None,
 ) -> None:
-    """The one door to the person's inbox.
+    """The one door to the person's inbox (GET /v1/notifications).
 
-    Kept in ``loyalty_outbox`` until the notifications domain exists; on merge this becomes
-    ``social.notify(user_id, kind, title=title, body=body, data=data)``.
+    ``title`` follows the greeting that ``social.notify`` puts in front ("Anna, you're Gold
+    now"); ``kind`` is one of social's notification kinds.
     """
-    db.session.add(
-        OutboxMessage(user_id=user_id, kind=kind, title=title, body=body, data=dict(data or {}))
-    )
-
-
-def messages_for(user_id: uuid.UUID) -> list[OutboxMessage]:
-    stmt = select(OutboxMessage).where(OutboxMessage.user_id == user_id)
-    return list(db.session.scalars(stmt.order_by(OutboxMessage.id)))
+    social.notify(user_id, kind, title=title, body=body, data=dict(data or {}))
 
 
 def _move_points(

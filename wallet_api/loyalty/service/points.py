@@ -102,6 +102,9 @@ def reverse_points_for_refund(
         raise ValueError("refund does not match the charge the points were earned on")
     if refunded_cents <= 0:
         raise ValueError("a refund is a positive amount")
+    now = utcnow()
+    # The member before the points account, the order earning takes too (no deadlock).
+    member = _ensure_member(user_id, now)
     spend.refunded_cents = min(spend.amount_cents, spend.refunded_cents + refunded_cents)
     due = spend.points_earned * spend.refunded_cents // spend.amount_cents
     owed = due - spend.points_reversed - spend.points_shortfall
@@ -124,6 +127,5 @@ def reverse_points_for_refund(
                     "shortfall": owed - taken,
                 },
             )
-    now = utcnow()
-    _evaluate(_ensure_member(user_id, now), now, current_rules())
+    _evaluate(member, now, current_rules())
     return taken

@@ -17,9 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.loyalty.errors import (
-    CodeAlreadyUsed,
-    CodeExpired,
-    CodeUnknown,
     ProductUnknown,
     RewardCodeNotFound,
     RewardNameTaken,
@@ -31,6 +28,7 @@ from wallet_api.loyalty.models import (
 )
 from wallet_api.loyalty.rules import current_rules
 from wallet_api.loyalty.service.common import _customer, _move_points, _notify, first_name_of
+from wallet_api.stores.errors import CodeAlreadyUsed, CodeExpired, CodeUnknown
 
 REWARD_CODE_PREFIX = "RW"
 
@@ -309,7 +307,7 @@ def return_expired_codes(at: datetime | None = None, *, batch: int = 200) -> Ite
             _notify(
                 row.user_id,
                 "reward_expired",
-                title="Your points are back",
+                title="your points are back",
                 body=f"{first_name}, your {row.reward.name} code expired before you used it, "
                 f"so the {row.points_spent} points are back in your account.",
                 data={"reward_code_id": str(row.id), "points": row.points_spent},

@@ -93,6 +93,18 @@ def _ensure_member(user_id: uuid.UUID, at: datetime) -> Member:
     return member
 
 
+def lock_members(user_ids: Iterable[uuid.UUID], at: datetime) -> None:
+    """Lock several members in ascending id order, before any of them is touched.
+
+    A charge that earns points for its customer and bonus points for the creators of the
+    blends it orders locks several members; taking them all first, in one order, means
+    two such charges (Anna ordering Ben's blend while Ben orders Anna's) wait for each
+    other instead of deadlocking.
+    """
+    for user_id in sorted(set(user_ids)):
+        _ensure_member(user_id, at)
+
+
 def _earliest_drop(member: Member, at: datetime, rules: LoyaltyRules) -> datetime:
     earliest = at + timedelta(days=rules.grace_days)
     if member.last_drop_at is not None:
@@ -116,11 +128,11 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
         pct = rules.tier_multipliers[earned.rank]
         _notify(
             member.user_id,
-            "tier_up",
-            title=f"You're {earned.label} now",
+            "tier_changed",
+            title=f"you're {earned.label} now",
             body=f"{first_name}, you're {earned.label} now: every euro earns {_times(pct)} "
             "points. Thank you for coming back.",
-            data={"tier": earned.value, "previous_tier": current.value},
+            data={"tier": earned.value, "previous_tier": current.value, "change": "up"},
         )
     elif earned is current:
         if member.protected_until is not None:
@@ -128,7 +140,7 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
             _notify(
                 member.user_id,
                 "tier_kept",
-                title=f"You've kept {current.label}",
+                title=f"you've kept {current.label}",
                 body=f"{first_name}, you've kept {current.label}. Thank you!",
                 data={"tier": current.value},
             )
@@ -138,7 +150,7 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
         _notify(
             member.user_id,
             "tier_protected",
-            title=f"Your {current.label} status is protected",
+            title=f"your {current.label} status is protected",
             body=f"{first_name}, you're {current.label} until at least "
             f"{_date(member.protected_until)}. Spend {format_money(needed)} more by then "
             "to keep it.",
@@ -157,11 +169,11 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
         )
         _notify(
             member.user_id,
-            "tier_down",
-            title=f"You're {lower.label} now",
+            "tier_changed",
+            title=f"you're {lower.label} now",
             body=f"{first_name}, you're {lower.label} now, one step down from "
             f"{current.label}, never more than one a year.{until}",
-            data={"tier": lower.value, "previous_tier": current.value},
+            data={"tier": lower.value, "previous_tier": current.value, "change": "down"},
         )
     return spend
 

@@ -1,0 +1,208 @@
+"""Making it right at the counter: ratings of charges (a low one apologises at once, once),
+goodwill given by charge id, and what the store's daily report shows of both."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.catalog_helpers import add_product
+from tests.helpers import problem
+from tests.loyalty_helpers import inbox, order, paid, post_from_many, rate
+from tests.stores_helpers import (
+    Counter,
+    add_scanner,
+    add_staff,
+    add_store,
+    balance,
+    counter_scene,
+    fund,
+    sign_in_again,
+)
+from wallet_api.clock import clock
+
+# 10:00 in Amsterdam.
+MORNING = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def bought(api):
+    """Anna bought two flat whites at the scene's store."""
+    clock.freeze(MORNING)
+    scene = counter_scene(api, funds=20_00)
+    scene.flat_white = add_product(api, scene.admin, "Flat White")
+    scene.receipt = paid(api, scene, order(scene.flat_white, quantity=2))
+    return scene
+
+
+def test_good_ratings_are_thanked_and_move_no_money(api, bought):
+    response = rate(api, bought.anna, bought.receipt["id"], 5, comment="Perfect foam")
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert (body["stars"], body["comment"], body["charge_id"]) == (
+        5,
+        "Perfect foam",
+        bought.receipt["id"],
+    )
+    assert body["apology"] is None
+    assert body["message"] == "Thank you, Anna!"
+    assert balance(api, bought.anna) == 20_00 - 7_80
+    assert inbox(api, bought.anna) == []
+
+
+@pytest.mark.parametrize("stars", [1, 2])
+def test_a_low_rating_is_answered_with_one_apology_credit(api, bought, stars):
+    response = rate(api, bought.anna, bought.receipt["id"], stars)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["apology"] == {"amount": 2_00, "currency": "EUR"}
+    assert response.get_json()["message"] == "Sorry, Anna — we've added €2.00 to your wallet."
+    problem(rate(api, bought.anna, bought.receipt["id"], 1), 409, "feedback_already_given")
+    problem(rate(api, bought.anna, bought.receipt["id"], 5), 409, "feedback_already_given")
+    assert balance(api, bought.anna) == 20_00 - 7_80 + 2_00
+    ((kind, title, body),) = inbox(api, bought.anna)
+    assert (kind, title) == ("apology", "Anna, we're sorry")
+    assert "we've added €2.00 to your wallet" in body
+
+    history = api.get("/v1/wallet/transactions", as_=bought.anna).get_json()["items"]
+    assert (history[0]["kind"], history[0]["amount"]) == ("apology", 2_00)
+    assert history[0]["charge_id"] == bought.receipt["id"]
+
+
+def test_a_retried_rating_replays_its_answer(api, bought):
+    first = rate(api, bought.anna, bought.receipt["id"], 1, idem="rating-1")
+    again = rate(api, bought.anna, bought.receipt["id"], 1, idem="rating-1")
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert balance(api, bought.anna) == 20_00 - 7_80 + 2_00
+
+
+def test_one_star_from_two_phones_at_once_apologises_once(api, app, bought):
+    path = f"/v1/charges/{bought.receipt['id']}/feedback"
+    codes = post_from_many(app, bought.anna, path, lambda i: {"stars": 1}, workers=4)
+    assert codes == [201, 409, 409, 409]
+    assert balance(api, bought.anna) == 20_00 - 7_80 + 2_00
+
+
+def test_an_apology_that_does_not_fit_the_wallet_still_says_sorry(api, app, bought, monkeypatch):
+    monkeypatch.setitem(app.config, "WALLET_MAX_BALANCE", 20_00 - 7_80)
+    response = rate(api, bought.anna, bought.receipt["id"], 2)
+    assert response.get_json()["apology"] == {"amount": 0, "currency": "EUR"}
+    assert response.get_json()["message"] == "Sorry, Anna — thank you for telling us."
+    assert balance(api, bought.anna) == 20_00 - 7_80
+
+
+def test_only_the_customer_who_paid_rates_a_charge(api, bought):
+    ben, bas = api.register("Ben"), api.register("Bas")
+    add_staff(api, bought.admin, bought.store["id"], bas)
+    charge_id = bought.receipt["id"]
+    for stranger in (ben, bas, bought.admin):  # the store's own staff did not pay either
+        problem(rate(api, stranger, charge_id, 1), 404, "charge_not_found")
+    problem(rate(api, bought.anna, str(uuid.uuid4()), 1), 404, "charge_not_found")
+    problem(rate(api, bought.scanner.token, charge_id, 5), 403, "forbidden")
+    problem(api.post(f"/v1/charges/{charge_id}/feedback", {"stars": 5}), 401, "token_missing")
+    assert balance(api, bought.anna) == 20_00 - 7_80
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"stars": 0}, "stars"),
+        ({"stars": 6}, "stars"),
+        ({"stars": 2.5}, "stars"),
+        ({"stars": "1"}, "stars"),
+        ({"comment": "Cold"}, "stars"),
+        ({"stars": 3, "comment": "x" * 501}, "comment"),
+        ({"stars": 3, "tip": 1}, "tip"),
+    ],
+)
+def test_rating_validation(api, bought, body, field):
+    path = f"/v1/charges/{bought.receipt['id']}/feedback"
+    response = api.post(path, body, as_=bought.anna, idem=True)
+    assert field in problem(response, 422, "validation_error")["errors"]
+
+
+def test_a_rating_needs_an_idempotency_key(api, bought):
+    response = rate(api, bought.anna, bought.receipt["id"], 1, idem=False)
+    problem(response, 400, "idempotency_key_missing")
+
+
+def test_the_daily_report_counts_ratings_and_apologies_of_its_store(api, app, bought):
+    scene = bought
+    other = add_store(api, scene.admin, "Elsewhere")
+    elsewhere = add_scanner(api, scene.admin, other["id"])
+    ben = api.register("Ben")
+    fund(api, ben, 20_00)
+    ben_receipt = paid(api, Counter(scene.admin, scene.store, scene.scanner, ben), amount=5_00)
+    far = paid(api, Counter(scene.admin, other, elsewhere, scene.anna), amount=1_00)
+    assert rate(api, scene.anna, scene.receipt["id"], 2).status_code == 201
+    assert rate(api, ben, ben_receipt["id"], 5).status_code == 201
+    assert rate(api, scene.anna, far["id"], 1).status_code == 201  # another store's
+    second = paid(api, scene, amount=1_00)
+    clock.advance(timedelta(days=1))  # rated the next day: the next day's report
+    sign_in_again(api, scene.anna, scene.admin)
+    assert rate(api, scene.anna, second["id"], 1).status_code == 201
+
+    path = f"/v1/stores/{scene.store['id']}/reports/daily"
+    today = api.get(path, as_=scene.admin, query_string={"date": "2026-03-02"}).get_json()
+    assert today["feedback"] == {"count": 2, "average_stars": 3.5}
+    assert today["apologies"] == {"count": 1, "amount": 2_00}
+    tomorrow = api.get(path, as_=scene.admin, query_string={"date": "2026-03-03"}).get_json()
+    assert tomorrow["feedback"] == {"count": 1, "average_stars": 1.0}
+    assert tomorrow["apologies"] == {"count": 1, "amount": 2_00}
+    quiet = api.get(path, as_=scene.admin, query_string={"date": "2026-03-04"}).get_json()
+    assert quiet["feedback"] == {"count": 0, "average_stars": None}
+    assert quiet["apologies"] == {"count": 0, "amount": 0}
+
+
+# --- goodwill by charge ---------------------------------------------------------------------
+
+
+def _goodwill(api, who, **body):
+    body = {"reason": "Long wait", **body}
+    return api.post("/v1/goodwill", body, as_=who, idem=True)
+
+
+def test_goodwill_by_charge_goes_to_the_customer_who_paid(api, app, bought):
+    bas = api.register("Bas")
+    add_staff(api, bought.admin, bought.store["id"], bas)
+    response = _goodwill(api, bas, charge_id=bought.receipt["id"], amount=1_50)
+    assert response.status_code == 201, response.get_json()
+    grant = response.get_json()
+    assert (grant["user_id"], grant["charge_id"], grant["amount"]) == (
+        bought.anna.id,
+        bought.receipt["id"],
+        1_50,
+    )
+    assert balance(api, bought.anna) == 20_00 - 7_80 + 1_50
+    history = api.get("/v1/wallet/transactions", as_=bought.anna).get_json()["items"]
+    assert history[0]["kind"] == "goodwill"
+    assert history[0]["charge_id"] == bought.receipt["id"]
+    assert history[0]["store"] == {"id": bought.store["id"], "name": bought.store["name"]}
+    ((kind, title, _),) = inbox(api, bought.anna)
+    assert (kind, title) == ("goodwill", "Anna, this one's on us")
+    notes = api.get("/v1/notifications", as_=bought.anna).get_json()["items"]
+    assert notes[0]["data"]["charge_id"] == bought.receipt["id"]
+
+    # Admins may give it for any store's charge; goodwill by user id works as before.
+    assert _goodwill(api, bought.admin, charge_id=bought.receipt["id"], amount=1).status_code == 201
+    assert _goodwill(api, bas, user_id=bought.anna.id, amount=1).status_code == 201
+
+
+def test_goodwill_by_charge_errors(api, bought):
+    other = add_store(api, bought.admin, "Elsewhere")
+    olga = api.register("Olga")
+    add_staff(api, bought.admin, other["id"], olga)
+    charge_id = bought.receipt["id"]
+    # Staff of another store cannot tell the charge exists.
+    problem(_goodwill(api, olga, charge_id=charge_id, amount=1_00), 404, "charge_not_found")
+    unknown = str(uuid.uuid4())
+    problem(_goodwill(api, bought.admin, charge_id=unknown, amount=1_00), 404, "charge_not_found")
+    problem(_goodwill(api, bought.anna, charge_id=charge_id, amount=1_00), 403, "forbidden")
+    both = {"charge_id": charge_id, "user_id": bought.anna.id, "amount": 1_00}
+    assert "user_id" in problem(_goodwill(api, olga, **both), 422, "validation_error")["errors"]
+    neither = problem(_goodwill(api, olga, amount=1_00), 422, "validation_error")
+    assert "user_id" in neither["errors"]
+    assert balance(api, bought.anna) == 20_00 - 7_80

@@ -1,0 +1,97 @@
+"""Customers rate their charges; a low rating makes it right at once.
+
+One rating per charge, final: a second one is 409 ``feedback_already_given`` rather than
+an update, so a rating cannot be lowered for an apology credit and raised again later, and
+a store's daily figures never change after the day. 1 or 2 stars call loyalty's
+``apology_for_feedback`` (the configured credit, once per charge, told in the inbox).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from wallet_api.auth.models import User
+from wallet_api.clock import utcnow
+from wallet_api.extensions import db
+from wallet_api.extensions.auth import DEVICE, Principal
+from wallet_api.ledger.service import currency
+from wallet_api.loyalty import service as loyalty
+from wallet_api.stores.errors import ChargeNotFound, FeedbackAlreadyGiven
+from wallet_api.stores.models import Charge, ChargeFeedback
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    feedback: ChargeFeedback
+    apology: dict[str, Any] | None
+    message: str
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.feedback, name)
+
+
+def _paid_by(principal: Principal, charge_id: uuid.UUID) -> Charge:
+    charge = db.session.get(Charge, charge_id)
+    if charge is None or principal.kind == DEVICE or charge.customer_id != principal.id:
+        raise ChargeNotFound("No such charge.")
+    return charge
+
+
+def give_feedback(
+    principal: Principal, charge_id: uuid.UUID, *, stars: int, comment: str
+) -> FeedbackResult:
+    """The customer who paid rates the charge, once; 1-2 stars bring an apology credit."""
+    charge = _paid_by(principal, charge_id)
+    feedback = ChargeFeedback(
+        charge_id=charge.id,
+        store_id=charge.store_id,
+        user_id=charge.customer_id,
+        stars=stars,
+        comment=comment,
+        created_at=utcnow(),
+    )
+    try:
+        # The unique charge_id decides between two ratings sent at the same moment.
+        with db.session.begin_nested():
+            db.session.add(feedback)
+    except IntegrityError as exc:
+        raise FeedbackAlreadyGiven("You already rated this purchase. Thank you!") from exc
+    apology = loyalty.apology_for_feedback(
+        charge.customer_id, charge_id=charge.id, stars=stars, store_id=charge.store_id
+    )
+    first_name = db.session.get(User, charge.customer_id).first_name  # type: ignore[union-attr]
+    credited = apology["credited_cents"] if apology else 0
+    if apology is None:
+        message = f"Thank you, {first_name}!"
+    elif credited:
+        message = (
+            f"Sorry, {first_name} — we've added {loyalty.format_money(credited)} to your wallet."
+        )
+    else:
+        message = f"Sorry, {first_name} — thank you for telling us."
+    return FeedbackResult(
+        feedback,
+        {"amount": credited, "currency": currency()} if apology else None,
+        message,
+    )
+
+
+def feedback_summary(store_id: uuid.UUID, start: datetime, end: datetime) -> dict[str, Any]:
+    """For the daily report: ratings given in [start, end) on this store's charges."""
+    count, average = db.session.execute(
+        select(func.count(ChargeFeedback.id), func.avg(ChargeFeedback.stars)).where(
+            ChargeFeedback.store_id == store_id,
+            ChargeFeedback.created_at >= start,
+            ChargeFeedback.created_at < end,
+        )
+    ).one()
+    return {
+        "count": int(count),
+        "average_stars": round(float(average), 2) if average is not None else None,
+    }
