@@ -32,6 +32,8 @@ DOMAINS = (
     "wallet_api.audit",
     "wallet_api.stores",
     "wallet_api.paycodes",
+    "wallet_api.allowances",
+    "wallet_api.gifts",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

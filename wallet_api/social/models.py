@@ -135,6 +135,9 @@ class NotificationKind(enum.StrEnum):
     CREDIT_RECEIVED = "credit_received"
     GIFT_RECEIVED = "gift_received"
     GIFT_THANKS = "gift_thanks"
+    GIFT_REDEEMED = "gift_redeemed"  # to the giver: the drink was enjoyed
+    GIFT_RETURNED = "gift_returned"  # to the giver: declined or expired, money back
+    ALLOWANCE_USED = "allowance_used"  # to the owner: a friend paid with it
     TIER_CHANGED = "tier_changed"
     GOODWILL = "goodwill"
 

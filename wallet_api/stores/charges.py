@@ -9,19 +9,20 @@ code can be used again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 
 from wallet_api.audit.service import record_event
-from wallet_api.catalog.service import price_lines
+from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
+from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger import service as ledger
-from wallet_api.ledger.models import AccountKind
+from wallet_api.ledger.models import AccountKind, LedgerTransaction
 from wallet_api.stores.codes import ScannedCode, resolve_code
 from wallet_api.stores.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
 from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
@@ -32,13 +33,13 @@ from wallet_api.stores.service import acts_for, counter_store
 @dataclass(frozen=True)
 class ChargeResult:
     charge: Charge
-    balance: int
+    balance: int | None  # what the till may show: see ChargeCreatedSchema.balance
     currency: str
     greeting: str
 
 
-# What a charge does depends on the kind of code: "pay" takes money from the wallet; gift
-# and reward codes will register handlers that redeem them (and may charge a difference).
+# What a charge does depends on the kind of code: "pay" takes money from the wallet;
+# allowance, gift and reward codes register their own handlers.
 ChargeHandler = Callable[[Principal, Store, ScannedCode, Mapping[str, Any]], ChargeResult]
 _handlers: dict[str, ChargeHandler] = {}
 
@@ -56,41 +57,66 @@ def create_charge(principal: Principal, data: Mapping[str, Any]) -> ChargeResult
     return handler(principal, store, scanned, data)
 
 
-def _charge_wallet(
-    principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
-) -> ChargeResult:
-    customer = customer_of(scanned)
-    wallet = open_wallet(customer)
+# --- building blocks for charge handlers -------------------------------------------------
+
+
+def priced_order(
+    data: Mapping[str, Any], *, viewer_id: uuid.UUID | None
+) -> tuple[list[PricedLine], int]:
+    """The lines and total of an order: items priced on the server, or a till amount."""
     if data.get("items"):
-        priced = price_lines(data["items"], viewer_id=customer.id)
-        amount = sum(line.total for line in priced)
-    else:
-        priced, amount = [], data["amount"]
-    scanned.consume()
-    charge_id = uuid.uuid4()
-    transaction = ledger.transfer(
-        "charge",
-        wallet,
-        ledger.system_account(AccountKind.STORE_SALES, store.id),
-        amount,
-        memo=store.name,
-        meta={
-            "store": {"id": str(store.id), "name": store.name},
-            "items": [line.receipt() for line in priced],
-            "charge_id": str(charge_id),
-        },
-    )
+        priced = price_lines(data["items"], viewer_id=viewer_id)
+        return priced, sum(line.total for line in priced)
+    if data.get("amount") is None:
+        # Only gift codes are charged with neither: their contents are fixed.
+        raise ValidationFailed(errors={"items": ["Give either items or amount."]})
+    return [], data["amount"]
+
+
+def store_ref(store: Store) -> dict[str, str]:
+    return {"id": str(store.id), "name": store.name}
+
+
+def sale_meta(
+    store: Store, charge_id: uuid.UUID, lines: Sequence[PricedLine], **extra: Any
+) -> dict[str, Any]:
+    """What a history row of a sale needs: the store, the items and the charge."""
+    return {
+        "store": store_ref(store),
+        "items": [line.receipt() for line in lines],
+        "charge_id": str(charge_id),
+        **extra,
+    }
+
+
+def record_charge(
+    principal: Principal,
+    store: Store,
+    scanned: ScannedCode,
+    *,
+    charge_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    amount: int,
+    currency: str,
+    transaction: LedgerTransaction,
+    lines: Sequence[PricedLine],
+) -> Charge:
+    """The receipt of a sale whose money the handler has just posted.
+
+    ``customer_id`` is the wallet that paid, which is where refunds go: the customer's
+    own for "pay", the allowance owner's, the giver's for a gift.
+    """
     charge = Charge(
         id=charge_id,
         store_id=store.id,
-        customer_id=customer.id,
+        customer_id=customer_id,
         kind=scanned.kind,
         code_source=scanned.source,
         code_source_id=scanned.source_id,
         device_id=principal.id if principal.kind == DEVICE else None,
         staff_user_id=None if principal.kind == DEVICE else principal.id,
         amount=amount,
-        currency=wallet.unit,
+        currency=currency,
         refunded_amount=0,
         ledger_transaction_id=transaction.public_id,
         created_at=utcnow(),
@@ -104,11 +130,41 @@ def _charge_wallet(
                 quantity=line.quantity,
                 unit_price=line.unit_price,
             )
-            for position, line in enumerate(priced)
+            for position, line in enumerate(lines)
         ],
     )
     db.session.add(charge)
     db.session.flush()
+    return charge
+
+
+def _charge_wallet(
+    principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
+) -> ChargeResult:
+    customer = customer_of(scanned)
+    wallet = open_wallet(customer)
+    priced, amount = priced_order(data, viewer_id=customer.id)
+    scanned.consume()
+    charge_id = uuid.uuid4()
+    transaction = ledger.transfer(
+        "charge",
+        wallet,
+        ledger.system_account(AccountKind.STORE_SALES, store.id),
+        amount,
+        memo=store.name,
+        meta=sale_meta(store, charge_id, priced),
+    )
+    charge = record_charge(
+        principal,
+        store,
+        scanned,
+        charge_id=charge_id,
+        customer_id=customer.id,
+        amount=amount,
+        currency=wallet.unit,
+        transaction=transaction,
+        lines=priced,
+    )
     return ChargeResult(
         charge, ledger.balance_of(wallet), wallet.unit, greeting(customer.first_name, store)
     )
@@ -160,7 +216,7 @@ def refund_charge(
         amount,
         memo=reason,
         meta={
-            "store": {"id": str(store.id), "name": store.name},
+            "store": store_ref(store),
             "charge_id": str(charge.id),
             "refund_id": str(refund_id),
             "reason": reason,

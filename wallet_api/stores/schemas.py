@@ -77,7 +77,7 @@ class DeviceTokenSchema(Schema):
 _CODE = ma.fields.String(
     required=True,
     validate=ma.validate.Length(min=1, max=64),
-    metadata={"description": "The scanned text (pay code, offline code; gift codes later)"},
+    metadata={"description": "The scanned text: a pay code, offline code or gift code"},
 )
 _STORE_ID = ma.fields.UUID(
     load_default=None,
@@ -105,9 +105,18 @@ class CustomerSchema(Schema):
 
 class ScanPreviewSchema(Schema):
     kind = ma.fields.String(
-        required=True, metadata={"description": "pay (gift and reward come later)"}
+        required=True,
+        metadata={
+            "description": "pay, allowance (paid from a friend's allowance) or gift "
+            "(reward comes later)"
+        },
     )
-    customer = ma.fields.Nested(CustomerSchema, required=True)
+    customer = ma.fields.Nested(
+        CustomerSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for a gift shown from its web page (no account)"},
+    )
     greeting = ma.fields.String(required=True)
     the_usual = ma.fields.Nested(UsualSchema, allow_none=True, required=True)
     amount = ma.fields.Integer(allow_none=True, required=True)
@@ -126,13 +135,17 @@ class ChargeCreateSchema(Schema):
     items = ma.fields.List(
         ma.fields.Nested(OrderLineSchema),
         validate=ma.validate.Length(min=1, max=20),
-        metadata={"description": "Priced on the server from the menu"},
+        metadata={
+            "description": "Priced on the server from the menu. Give items or amount, "
+            "except for a gift code: a gift is redeemed as it was given, with neither"
+        },
     )
     amount = Cents(maximum=100_000, metadata={"description": "A plain till amount instead"})
 
     @ma.validates_schema
     def _items_or_amount(self, data, **kwargs):  # type: ignore[no-untyped-def]
-        if ("items" in data) == ("amount" in data):
+        # Neither is checked by the kind of code: a gift is redeemed with the code alone.
+        if "items" in data and "amount" in data:
             raise ma.ValidationError("Give either items or amount.", "items")
 
 
@@ -179,7 +192,14 @@ class ChargeSchema(Schema):
 
 class ChargeCreatedSchema(Schema):
     charge = ma.fields.Nested(ChargeSchema, required=True)
-    balance = ma.fields.Integer(required=True, metadata={"description": "The wallet after it"})
+    balance = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "pay: the wallet after it; allowance: what is left of the "
+            "allowance this period; gift: null"
+        },
+    )
     currency = ma.fields.String(required=True)
     greeting = ma.fields.String(required=True)
 
