@@ -124,5 +124,5 @@ def notes(api: ApiClient, person: Person, kind: str) -> list[dict[str, Any]]:
 def expire_gifts(app: Flask) -> str:
     """Run ``wallet-api gifts expire`` and return what it printed."""
     result = app.test_cli_runner().invoke(args=["gifts", "expire"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, (result.output, result.exception)
     return result.output

@@ -2,50 +2,60 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+
 import click
+from flask.cli import AppGroup
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.problems import ApiError
 from wallet_api.transfers.service import format_money
 
-gifts = click.Group("gifts", help="Gifts.")
+# An AppGroup runs its commands inside the app context, also under Flask's test runner.
+gifts = AppGroup("gifts", help="Gifts.")
 
 
-@gifts.command("expire")
-def expire() -> None:
-    """Refund every expired, unredeemed gift to its giver (safe to run again, and at once).
+def run_expiry(now: datetime, echo: Callable[[str], None]) -> Counter[str]:
+    """Refund every gift expired at ``now``, one transaction per gift; count what happened.
 
-    Each gift is one transaction: its conditional status change and its refund commit
-    together, so a gift another run (or a till) settled first is skipped, and a gift that
-    cannot be refunded now (a closed wallet) is reported and left for a later run.
+    Each gift's conditional status change and its refund commit together, so a gift that
+    another run (or a till, a moment before the expiry) settled first is skipped, and one
+    that cannot be refunded now (a closed wallet) is reported and left for a later run.
     """
     from wallet_api.gifts import service
 
-    now = utcnow()
-    refunded = skipped = failed = 0
-    total = 0
+    counts: Counter[str] = Counter()
     for gift_id in service.expired_gift_ids(now):
+        db.session.rollback()  # a fresh transaction per gift
         try:
             gift = service.expire_gift(gift_id, now)
         except ApiError as exc:
             db.session.rollback()
-            failed += 1
-            click.echo(f"could not refund gift {gift_id}: {exc.detail}")
+            counts["failed"] += 1
+            echo(f"could not refund gift {gift_id}: {exc.detail}")
             continue
         if gift is None:
             db.session.rollback()
-            skipped += 1
+            counts["settled meanwhile"] += 1
             continue
         db.session.commit()
-        refunded += 1
-        total += gift.amount
+        counts["refunded"] += 1
+        counts["cents"] += gift.amount
+        giver = gift.giver
         money = format_money(gift.amount, gift.currency)
-        click.echo(
-            f"refunded gift {gift.id}: {money} to {gift.giver.first_name} (@{gift.giver.handle})"
-        )
-    db.session.commit()
+        echo(f"refunded gift {gift.id}: {money} to {giver.first_name} (@{giver.handle})")
+    db.session.rollback()
+    return counts
+
+
+@gifts.command("expire")
+def expire() -> None:
+    """Refund every expired, unredeemed gift to its giver (safe to run again, and at once)."""
+    counts = run_expiry(utcnow(), click.echo)
     click.echo(
-        f"gifts expire: {refunded} refunded ({total} cents), {skipped} settled meanwhile, "
-        f"{failed} failed"
+        f"gifts expire: {counts['refunded']} refunded ({counts['cents']} cents), "
+        f"{counts['settled meanwhile']} settled meanwhile, {counts['failed']} failed"
     )
