@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
+import pytest
 import zxingcpp
 from flask import Flask
 from PIL import Image
@@ -19,6 +21,7 @@ from tests.social_helpers import befriend
 from tests.stores_helpers import Scanner, counter_scene
 
 GIFT_CODE = re.compile(r"^G[A-Z2-7]{24}$")
+MORNING = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)  # 08:30 in Amsterdam
 
 
 @dataclass
@@ -37,6 +40,20 @@ def gift_scene(api: ApiClient, funds: int = 5_000) -> GiftScene:
     befriend(api, counter.anna, ben)
     flat_white = add_product(api, counter.admin, "Flat White")
     return GiftScene(counter.admin, counter.store, counter.scanner, counter.anna, ben, flat_white)
+
+
+@pytest.fixture
+def frozen():
+    """The service clock, frozen on a Monday morning in Amsterdam."""
+    from wallet_api.clock import clock
+
+    clock.freeze(MORNING)
+    return clock
+
+
+@pytest.fixture
+def scene(api, frozen):  # type: ignore[no-untyped-def]
+    return gift_scene(api)
 
 
 def drink(product: dict, size: str = "M") -> dict[str, str]:

@@ -4,10 +4,11 @@ refunded to the giver exactly once however often (and however concurrently) the 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from tests import gifts_helpers
 from tests.gifts_helpers import (
     act,
     claim,
@@ -16,7 +17,6 @@ from tests.gifts_helpers import (
     expire_gifts,
     gift_code,
     gift_of,
-    gift_scene,
     given,
     notes,
     page_code,
@@ -27,20 +27,9 @@ from tests.helpers import problem
 from tests.social_helpers import in_parallel
 from tests.stores_helpers import add_staff, balance, sign_in_again
 
-MORNING = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen():
-    from wallet_api.clock import clock
-
-    clock.freeze(MORNING)
-    return clock
-
-
-@pytest.fixture
-def scene(api, frozen):
-    return gift_scene(api)
+# Shared fixtures: the frozen Monday morning and the usual gift scene.
+frozen = gifts_helpers.frozen
+scene = gifts_helpers.scene
 
 
 def _charges(app):

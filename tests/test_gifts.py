@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from tests import gifts_helpers
 from tests.gifts_helpers import (
     GIFT_CODE,
+    MORNING,
     act,
     claim,
     drink,
     escrow_balance,
     gift_code,
     gift_of,
-    gift_scene,
     give,
     given,
     notes,
@@ -28,21 +29,9 @@ from tests.helpers import problem
 from tests.social_helpers import befriend
 from tests.stores_helpers import balance, fund
 
-# 08:30 in Amsterdam.
-MORNING = datetime(2026, 3, 2, 7, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def frozen():
-    from wallet_api.clock import clock
-
-    clock.freeze(MORNING)
-    return clock
-
-
-@pytest.fixture
-def scene(api, frozen):
-    return gift_scene(api)
+# Shared fixtures: the frozen Monday morning and the usual gift scene.
+frozen = gifts_helpers.frozen
+scene = gifts_helpers.scene
 
 
 def _ledger_rows(app, kind):
