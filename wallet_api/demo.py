@@ -32,9 +32,11 @@ def _person(email: str) -> User:
 
 def seed_demo_data() -> dict[str, User]:
     from wallet_api.catalog.demo import seed_menu
+    from wallet_api.gifts.demo import seed_gifts
     from wallet_api.stores.demo import seed_stores
 
     people = {email: _person(email) for email in _PEOPLE}
     seed_menu()
     seed_stores()
+    seed_gifts()
     return people

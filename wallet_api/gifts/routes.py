@@ -18,9 +18,11 @@ blp = Blueprint("gifts", __name__, url_prefix="/v1", description="Gifts of drink
 # app itself, when this blueprint is registered there.
 blp.record_once(lambda state: state.app.register_blueprint(page))
 
-# Claim attempts: per signed-in person and per client address. Guessing a 192-bit token
-# is hopeless anyway; the limit keeps anyone from trying at volume.
+# Claim attempts, per signed-in person and (for many accounts behind one address) per
+# client address. Guessing a 192-bit token is hopeless anyway; the limits keep anyone
+# from trying at volume.
 CLAIM_LIMIT = "10 per minute;50 per day"
+CLAIM_LIMIT_PER_ADDRESS = "30 per minute;300 per day"
 
 GIVING = (
     "To exactly one of `user_id` or `handle` (a friend; anyone else 422 `not_a_friend`), "
@@ -116,7 +118,7 @@ class ThankForGift(MethodView):
 class GiftClaim(MethodView):
     decorators = [
         limiter.limit(CLAIM_LIMIT, key_func=principal_key, scope="gift-claims-user"),
-        limiter.limit(CLAIM_LIMIT, scope="gift-claims-address"),
+        limiter.limit(CLAIM_LIMIT_PER_ADDRESS, scope="gift-claims-address"),
     ]
 
     @blp.auth("customer")
