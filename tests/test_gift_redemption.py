@@ -88,6 +88,26 @@ def test_a_redemption_and_a_decline_at_once_settle_the_gift_once(api, app, scene
     assert escrow_balance(app) == 0
 
 
+def test_a_link_claimed_while_its_code_is_scanned_ends_one_way(api, app, scene):
+    gift = given(api, scene.anna, email="carl@example.com", item=drink(scene.flat_white))
+    code = page_code(api, gift["claim_url"])
+    carl = api.register("Carl")
+    claimed, redeemed = in_parallel(
+        app,
+        [
+            lambda a: claim(a, carl, gift["claim_url"]),
+            lambda a: redeem(a, scene.scanner, code),
+        ],
+    )
+    if redeemed.status_code == 201:  # the till first: the claim finds the drink enjoyed
+        problem(claimed, 409, "gift_redeemed")
+    else:  # the claim first: the page's code is dead, Carl's app has the gift
+        assert claimed.status_code == 200, claimed.get_json()
+        problem(redeemed, 409, "gift_claimed")
+        assert gift_of(api, carl, gift["id"])["status"] == "pending"
+    assert _charges(app) == (1 if redeemed.status_code == 201 else 0)
+
+
 def test_a_gift_is_redeemed_with_the_code_alone(api, scene):
     gift = given(api, scene.anna, handle=scene.ben.handle, item=drink(scene.flat_white))
     code = gift_code(api, scene.ben, gift["id"])

@@ -357,20 +357,27 @@ def _check_pending(gift: Gift, now: datetime) -> None:
         raise _state_error(gift, now)
 
 
-def _settle(gift: Gift, status: GiftStatus, now: datetime) -> None:
-    """Move a pending, unexpired gift to ``status``, or raise why it cannot be."""
+def _settle(
+    gift: Gift, status: GiftStatus, now: datetime, *, scanned_hash: str | None = None
+) -> None:
+    """Move a pending, unexpired gift to ``status``, or raise why it cannot be.
+
+    ``scanned_hash``: at the till, the code must still be the gift's current one, so a
+    page's code scanned while its link is being claimed loses to the claim.
+    """
+    conditions = [Gift.id == gift.id, Gift.status == GiftStatus.PENDING, Gift.expires_at > now]
+    if scanned_hash is not None:
+        conditions.append(Gift.code_hash == scanned_hash)
     result = db.session.execute(
         update(Gift)
-        .where(
-            Gift.id == gift.id,
-            Gift.status == GiftStatus.PENDING,
-            Gift.expires_at > now,
-        )
+        .where(*conditions)
         .values(status=status, settled_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.refresh(gift)
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        if scanned_hash is not None and gift.code_hash != scanned_hash:
+            raise GiftClaimedAway("This gift was claimed into the Bean Wallet app just now.")
         raise _state_error(gift, now)
 
 
@@ -561,7 +568,7 @@ def resolve_gift_code(text: str) -> ScannedCode:
     _check_pending(gift, utcnow())
 
     def consume() -> None:
-        _settle(gift, GiftStatus.REDEEMED, utcnow())
+        _settle(gift, GiftStatus.REDEEMED, utcnow(), scanned_hash=hashed)
 
     return ScannedCode(
         kind=GIFT_KIND,
