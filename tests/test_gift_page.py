@@ -123,7 +123,7 @@ def test_the_page_says_what_became_of_the_gift(api, scene, frozen):
     )
     assert notice(declined) == "This gift was returned to Anna."
     frozen.advance(timedelta(days=90))
-    assert notice(expiring) == "This gift has expired and went back to Anna."
+    assert notice(expiring) == "This gift has expired; it goes back to Anna."
 
 
 def test_the_page_is_rate_limited(api, app, scene):

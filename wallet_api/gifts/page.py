@@ -43,7 +43,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "redeemed": "This gift has been enjoyed. We hope it was good!",
         "accepted": "This gift is already in a Bean Wallet.",
         "declined": "This gift was returned to {name}.",
-        "expired": "This gift has expired and went back to {name}.",
+        "expired": "This gift has expired; it goes back to {name}.",
         "missing_title": "Gift not found",
         "missing": "We cannot find this gift. Check that the link is complete, or ask the "
         "person who sent it to share it again.",
@@ -79,7 +79,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "redeemed": "Dit cadeau is al ingewisseld. Hopelijk was het lekker!",
         "accepted": "Dit cadeau staat al in een Bean Wallet.",
         "declined": "Dit cadeau is teruggegaan naar {name}.",
-        "expired": "Dit cadeau is verlopen en teruggegaan naar {name}.",
+        "expired": "Dit cadeau is verlopen en gaat terug naar {name}.",
         "missing_title": "Cadeau niet gevonden",
         "missing": "We kunnen dit cadeau niet vinden. Controleer of de link volledig is, "
         "of vraag de afzender hem opnieuw te delen.",
