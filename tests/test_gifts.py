@@ -134,6 +134,19 @@ def test_a_drink_for_a_friend_from_giving_to_thanks(api, app, scene):
     problem(api.get(f"/v1/gifts/{gift['id']}/qr", as_=scene.ben), 409, "gift_redeemed")
 
 
+def test_the_qr_comes_as_png_or_svg_and_is_never_cached(api, scene):
+    gift = given(api, scene.anna, handle=scene.ben.handle, item=drink(scene.flat_white))
+    png = api.get(f"/v1/gifts/{gift['id']}/qr", as_=scene.ben)
+    assert png.mimetype == "image/png"
+    assert png.headers["Cache-Control"] == "no-store"
+    svg = api.get(f"/v1/gifts/{gift['id']}/qr?format=svg", as_=scene.ben)
+    assert svg.status_code == 200
+    assert svg.mimetype == "image/svg+xml"
+    assert svg.data.lstrip().startswith(b"<?xml") or b"<svg" in svg.data[:200]
+    response = api.get(f"/v1/gifts/{gift['id']}/qr?format=gif", as_=scene.ben)
+    problem(response, 422, "validation_error")
+
+
 def test_the_drink_is_made_as_given_whatever_the_menu_says_later(api, app, scene):
     gift = given(api, scene.anna, user_id=scene.ben.id, item=drink(scene.flat_white, "L"))
     code = gift_code(api, scene.ben, gift["id"])
