@@ -223,6 +223,34 @@ class Scene:
         menu = make_menu(self.api)
         return compose(self.api, self.owner, simple(menu, visibility="friends"))
 
+    @cached_property
+    def gift(self) -> dict[str, Any]:
+        """A gift of 300 cents from the owner to the friend (the recipient)."""
+        fund(self.api, self.owner, 1000)
+        body = {"handle": self.friend.handle, "amount": 300, "message": "For you"}
+        return self._ok(self.api.post("/v1/gifts", body, as_=self.owner, idem=True))
+
+    @cached_property
+    def drink_gift(self) -> dict[str, Any]:
+        """A Flat White from the owner to the friend: a voucher with a QR code."""
+        fund(self.api, self.owner, 1000)
+        item = {"product_id": self.product["id"], "size": "M"}
+        body = {"handle": self.friend.handle, "item": item, "message": "Coffee on me"}
+        return self._ok(self.api.post("/v1/gifts", body, as_=self.owner, idem=True))
+
+    @cached_property
+    def link_gift(self) -> dict[str, Any]:
+        """300 cents from the owner to an email address with no account: a claim link."""
+        fund(self.api, self.owner, 1000)
+        body = {"email": "someone.new@example.com", "amount": 300}
+        return self._ok(self.api.post("/v1/gifts", body, as_=self.owner, idem=True))
+
+    @cached_property
+    def allowance(self) -> dict[str, Any]:
+        """The owner lets the friend spend 1000 cents a week."""
+        body = {"grantee": self.friend.handle, "amount": 1000, "period": "week"}
+        return self._ok(self.api.post("/v1/allowances", body, as_=self.owner))
+
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -358,12 +358,72 @@ MATRIX += (
     ),
 )
 
+
+def _recipient(ok: int) -> dict[str, int]:
+    """For the recipient (the friend) of the owner's gift; the giver knows it exists."""
+    return mine(404, friend=ok)
+
+
+MATRIX += (
+    Row("GET", "/v1/gifts/{gift_id}", lambda s: {"gift_id": s.gift["id"]}, mine(200, friend=200)),
+    Row(
+        "GET",
+        "/v1/gifts/{gift_id}/qr",
+        lambda s: {"gift_id": s.drink_gift["id"]},
+        _recipient(200),
+        knows=("owner",),
+    ),
+    Row(
+        "POST",
+        "/v1/gifts/{gift_id}/decline",
+        lambda s: {"gift_id": s.gift["id"]},
+        _recipient(200),
+        idem=True,
+        knows=("owner",),
+    ),
+    Row(
+        "POST",
+        "/v1/gifts/{gift_id}/accept",
+        lambda s: {"gift_id": s.gift["id"]},
+        _recipient(200),
+        idem=True,
+        knows=("owner",),
+    ),
+    Row(
+        "POST",
+        "/v1/gifts/{gift_id}/thanks",
+        lambda s: {"gift_id": s.gift["id"]},
+        _recipient(200),
+        body=lambda s: {"message": "Thank you!"},
+        knows=("owner",),
+    ),
+    Row(
+        "POST",
+        "/v1/gift-claims/{token}",
+        lambda s: {"token": s.link_gift["claim_url"].rsplit("/", 1)[-1]},
+        # A claim link is a bearer credential: whoever signed in holds it may claim the
+        # gift, except its giver (422 gift_claim_own).
+        mine(200, owner=422, friend=200, stranger=200, other_staff=200, admin=200),
+        idem=True,
+        knows=("owner",),
+    ),
+    Row(
+        "DELETE",
+        "/v1/allowances/{allowance_id}",
+        lambda s: {"allowance_id": s.allowance["id"]},
+        mine(204),  # the grantee may not revoke it either: 404
+    ),
+)
+
 # Routes with a path parameter that is not an object anyone could own.
 NOT_OBJECT_SCOPED = {
     ("GET", "/static/{filename}"),  # Flask's static files: a file name, public by nature
     # A payment provider's name, not an object; the request is authenticated by the
     # provider's signature (tests/test_wallet_webhooks*.py), not by a bearer token.
     ("POST", "/v1/webhooks/payments/{provider}"),
+    # The gift page: a server-rendered HTML page whose token is the credential (at least
+    # 128 bits, rate limited); tests/test_gift_page*.py check it, including unknown tokens.
+    ("GET", "/g/{token}"),
 }
 
 

@@ -35,6 +35,8 @@ DOMAINS = (
     "wallet_api.loyalty",
     "wallet_api.wallet",
     "wallet_api.blends",
+    "wallet_api.allowances",
+    "wallet_api.gifts",
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"

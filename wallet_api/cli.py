@@ -82,6 +82,10 @@ def register_commands(app: Flask) -> None:
         if failed:
             sys.exit(1)
 
+    from wallet_api.gifts.cli import gifts
+
+    app.cli.add_command(gifts)
+
     idempotency = click.Group("idempotency", help="Idempotency keys.")
     app.cli.add_command(idempotency)
 

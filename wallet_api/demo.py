@@ -33,6 +33,7 @@ def _person(email: str) -> User:
 def seed_demo_data() -> dict[str, User]:
     from wallet_api.blends.demo import seed_blends
     from wallet_api.catalog.demo import seed_menu
+    from wallet_api.gifts.demo import seed_gifts
     from wallet_api.loyalty.demo import seed_loyalty
     from wallet_api.stores.demo import seed_stores
 
@@ -41,4 +42,5 @@ def seed_demo_data() -> dict[str, User]:
     seed_stores()
     seed_loyalty()
     seed_blends({user.handle: user for user in people.values()})
+    seed_gifts()
     return people

@@ -15,9 +15,16 @@ from typing import Any
 
 import jwt
 from flask import current_app, g, request
+from flask_limiter.util import get_remote_address
 
 from wallet_api.clock import utcnow
-from wallet_api.extensions.problems import Forbidden, TokenExpired, TokenInvalid, TokenMissing
+from wallet_api.extensions.problems import (
+    ApiError,
+    Forbidden,
+    TokenExpired,
+    TokenInvalid,
+    TokenMissing,
+)
 
 ALGORITHM = "HS256"
 ACCESS = "access"
@@ -153,3 +160,20 @@ def current_principal() -> Principal:
 
 def optional_principal() -> Principal | None:
     return g.get("principal")
+
+
+def principal_key() -> str:
+    """A rate-limit key: the device or person behind the bearer token, else the address.
+
+    Limits run before the view authenticates, so the token is read here; an invalid one
+    falls back to the client address (the view will refuse it anyway).
+    """
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        try:
+            claims = decode_token(token.strip())
+        except ApiError:
+            pass
+        else:
+            return f"{claims['typ']}:{claims['sub']}"
+    return get_remote_address()

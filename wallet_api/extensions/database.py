@@ -11,7 +11,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, TypeDecorator, event
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Enum,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    event,
+    select,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
@@ -74,6 +84,22 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+M = TypeVar("M", bound=Base)
+
+
+def locked(model: type[M], ident: object) -> M | None:
+    """The row by primary key, read afresh under ``FOR UPDATE`` until the request ends.
+
+    On PostgreSQL a second request for the same row waits here and then sees the first
+    one's committed changes; on SQLite the request already holds the write lock.
+    """
+    return db.session.scalars(
+        select(model)
+        .where(model.id == ident)  # type: ignore[attr-defined]
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 # --- SQLite: real transactions -------------------------------------------------------

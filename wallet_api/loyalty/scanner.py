@@ -33,7 +33,7 @@ from wallet_api.stores.charges import (
 from wallet_api.stores.codes import ScannedCode, register_code_kind
 from wallet_api.stores.errors import CodeUnknown
 from wallet_api.stores.models import Store
-from wallet_api.stores.scanning import customer_of
+from wallet_api.stores.scanning import customer_of, greeting
 
 CODE_KIND = "reward"
 
@@ -132,18 +132,22 @@ def charge_reward(
         },
         event_at=at,
     )
-    return record_charge(
+    wallet = ledger.wallet_account(customer.id)
+    charge = record_charge(
+        principal,
+        store,
+        scanned,
         charge_id=charge_id,
-        principal=principal,
-        store=store,
-        scanned=scanned,
-        customer=customer,
-        wallet=ledger.wallet_account(customer.id),
-        lines=[line],
+        customer_id=customer.id,
         amount=0,
+        currency=wallet.unit,
         transaction=transaction,
+        lines=[line],
         discount=line.total,
         offers=[f"{reward['name']}: reward, -{format_money(line.total)}"],
+    )
+    return ChargeResult(
+        charge, ledger.balance_of(wallet), wallet.unit, greeting(customer.first_name, store)
     )
 
 

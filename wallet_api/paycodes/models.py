@@ -29,6 +29,8 @@ class PayCode(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the code pays from a friend's allowance instead of the owner's wallet.
+    allowance_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("allowances.id"))
 
 
 class OfflineKey(db.Model):  # type: ignore[name-defined,misc]

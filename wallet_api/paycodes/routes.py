@@ -1,23 +1,20 @@
-from flask import Response
 from flask.views import MethodView
 
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
 from wallet_api.paycodes import service
+from wallet_api.paycodes.qr import qr_endpoint, qr_response
 from wallet_api.paycodes.schemas import (
     OfflineKeyCreatedSchema,
     OfflineKeyCreateSchema,
     OfflineKeySchema,
+    PayCodeCreateSchema,
     PayCodeSchema,
-    QrArgsSchema,
 )
 
 blp = Blueprint(
     "paycodes", __name__, url_prefix="/v1/wallet", description="Pay codes and offline keys"
 )
-
-_BINARY = {"type": "string", "format": "binary"}
-_QR = "The QR code: PNG by default, SVG with ?format=svg"
 
 
 def _pay_code(code, text=None):  # type: ignore[no-untyped-def]
@@ -27,17 +24,24 @@ def _pay_code(code, text=None):  # type: ignore[no-untyped-def]
         "status": service.pay_code_status(code),
         "created_at": code.created_at,
         "expires_at": code.expires_at,
+        "allowance_id": code.allowance_id,
     }
 
 
 @blp.route("/pay-codes")
 class PayCodes(MethodView):
     @blp.auth("customer")
+    @blp.arguments(PayCodeCreateSchema, required=False)
     @blp.response(201, PayCodeSchema)
-    @blp.problems(409)
-    def post(self):
+    @blp.problems(404, 409, 410)
+    @blp.doc(
+        description="With `allowance_id` the code pays from a friend's allowance: it must "
+        "be mine (else 404 `allowance_not_found`), not expired (410 `allowance_expired`) "
+        "and the friend still a friend (422 `not_a_friend`)."
+    )
+    def post(self, data):
         """A new single-use pay code for the QR at the till"""
-        code, text = service.create_pay_code(current_principal().user)
+        code, text = service.create_pay_code(current_principal().user, data["allowance_id"])
         return _pay_code(code, text)
 
 
@@ -54,16 +58,11 @@ class PayCodeById(MethodView):
 @blp.route("/pay-codes/<uuid:pay_code_id>/qr")
 class PayCodeQr(MethodView):
     @blp.auth("customer")
-    @blp.arguments(QrArgsSchema, location="query")
-    @blp.response(200, _BINARY, content_type="image/png", description=_QR)
-    @blp.alt_response(200, schema=_BINARY, content_type="image/svg+xml", description=_QR)
-    @blp.problems(404, 409, 410)
+    @qr_endpoint(blp, "The QR code")
     def get(self, args, pay_code_id):
         """The QR image of one of my live pay codes (PNG or SVG)"""
         text = service.live_pay_code_text(current_principal().user, pay_code_id)
-        body, mimetype = service.render_qr(text, args["format"])
-        # The image is a payment credential: never cached anywhere.
-        return Response(body, mimetype=mimetype, headers={"Cache-Control": "no-store"})
+        return qr_response(text, args["format"])
 
 
 @blp.route("/offline-keys")

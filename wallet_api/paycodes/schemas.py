@@ -14,6 +14,22 @@ class PayCodeSchema(Schema):
     )
     created_at = ma.fields.AwareDateTime(required=True)
     expires_at = ma.fields.AwareDateTime(required=True)
+    allowance_id = ma.fields.UUID(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The friend's allowance this code pays from, if any"},
+    )
+
+
+class PayCodeCreateSchema(Schema):
+    allowance_id = ma.fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Pay from an allowance a friend gives me (GET /v1/allowances, "
+            "received) instead of my own wallet"
+        },
+    )
 
 
 class QrArgsSchema(Schema):

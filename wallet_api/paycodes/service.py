@@ -33,6 +33,7 @@ from qrcode.image.svg import SvgPathImage
 from qrcode.util import MODE_ALPHA_NUM, QRData
 from sqlalchemy import func, select, update
 
+from wallet_api.allowances import service as allowances
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
@@ -72,16 +73,26 @@ def _derived_key(purpose: str) -> bytes:
     return hmac.new(secret, f"bean-wallet/{purpose}/v1".encode(), hashlib.sha256).digest()
 
 
-def _sha256(text: str) -> str:
+def code_hash(text: str) -> str:
+    """What the database keeps of a code: its SHA-256, enough for the scanner's look-up."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def derive_code(prefix: str, purpose: str, message: bytes) -> str:
+    """``prefix`` + 24 base32 characters (120 bits) of HMAC-SHA256(K_purpose, message).
+
+    The scheme of pay codes, shared by every code the scanner reads from a QR (gift codes
+    too): upper-case alphanumeric, never stored, derivable only with the secret key.
+    """
+    mac = hmac.new(_derived_key(purpose), message, hashlib.sha256).digest()
+    return prefix + _b32(mac[:PAY_CODE_BYTES])
 
 
 # --- pay codes ---------------------------------------------------------------------------
 
 
 def pay_code_text(pay_code_id: uuid.UUID) -> str:
-    mac = hmac.new(_derived_key("pay-code"), pay_code_id.bytes, hashlib.sha256).digest()
-    return PAY_CODE_PREFIX + _b32(mac[:PAY_CODE_BYTES])
+    return derive_code(PAY_CODE_PREFIX, "pay-code", pay_code_id.bytes)
 
 
 def _check_live(code: PayCode, now: datetime) -> None:
@@ -97,10 +108,15 @@ def pay_code_status(code: PayCode) -> str:
     return "expired" if code.expires_at <= utcnow() else "live"
 
 
-def create_pay_code(user: User) -> tuple[PayCode, str]:
-    """A new code; beyond the configured number of live codes the oldest is retired."""
-    wallet = ledger.wallet_account(user.id)
-    if wallet.is_closed:
+def create_pay_code(user: User, allowance_id: uuid.UUID | None = None) -> tuple[PayCode, str]:
+    """A new code; beyond the configured number of live codes the oldest is retired.
+
+    With ``allowance_id`` the code pays from that allowance (the caller's own, live, from
+    a friend), so the caller's wallet does not matter.
+    """
+    if allowance_id is not None:
+        allowances.usable_allowance(user, allowance_id)
+    elif ledger.wallet_account(user.id).is_closed:
         raise AccountClosed("This wallet is closed.")
     config = current_app.config
     now = utcnow()
@@ -120,9 +136,10 @@ def create_pay_code(user: User) -> tuple[PayCode, str]:
         user_id=user.id,
         created_at=now,
         expires_at=now + timedelta(seconds=config["WALLET_PAY_CODE_TTL"]),
+        allowance_id=allowance_id,
     )
     text = pay_code_text(code.id)
-    code.code_hash = _sha256(text)
+    code.code_hash = code_hash(text)
     db.session.add(code)
     db.session.flush()
     return code, text
@@ -143,7 +160,7 @@ def live_pay_code_text(user: User, pay_code_id: uuid.UUID) -> str:
 
 
 def resolve_pay_code(text: str) -> ScannedCode:
-    code = db.session.scalar(select(PayCode).where(PayCode.code_hash == _sha256(text)))
+    code = db.session.scalar(select(PayCode).where(PayCode.code_hash == code_hash(text)))
     if code is None:
         raise CodeUnknown("This code is not known.")
     _check_live(code, utcnow())
@@ -164,7 +181,7 @@ def resolve_pay_code(text: str) -> ScannedCode:
             _check_live(code, now)
             raise CodeAlreadyUsed("This code was already used.")
 
-    return ScannedCode(
+    scanned = ScannedCode(
         kind="pay",
         customer_id=code.user_id,
         source="pay_code",
@@ -172,6 +189,9 @@ def resolve_pay_code(text: str) -> ScannedCode:
         consume=consume,
         expires_at=code.expires_at,
     )
+    if code.allowance_id is not None:
+        return allowances.drawing_on(scanned, code.allowance_id)
+    return scanned
 
 
 def render_qr(text: str, image_format: str) -> tuple[bytes, str]:

@@ -139,6 +139,9 @@ class NotificationKind(enum.StrEnum):
     TIER_CHANGED = "tier_changed"  # up or down a level: data.change is "up" or "down"
     TIER_PROTECTED = "tier_protected"
     TIER_KEPT = "tier_kept"
+    GIFT_REDEEMED = "gift_redeemed"  # to the giver: the drink was enjoyed
+    GIFT_RETURNED = "gift_returned"  # to the giver: declined or expired, money back
+    ALLOWANCE_USED = "allowance_used"  # to the owner: a friend paid with it
     GOODWILL = "goodwill"
     APOLOGY = "apology"
     REWARD_EXPIRED = "reward_expired"

@@ -22,14 +22,14 @@ from typing import Any
 from sqlalchemy import select
 
 from wallet_api.audit.service import record_event
-from wallet_api.auth.models import User
 from wallet_api.blends import service as blends
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
+from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger import service as ledger
-from wallet_api.ledger.models import Account, AccountKind, LedgerTransaction
+from wallet_api.ledger.models import AccountKind, LedgerTransaction
 from wallet_api.ledger.service import Leg
 from wallet_api.loyalty import service as loyalty
 from wallet_api.stores.codes import ScannedCode, resolve_code
@@ -42,13 +42,13 @@ from wallet_api.stores.service import acts_for, counter_store
 @dataclass(frozen=True)
 class ChargeResult:
     charge: Charge
-    balance: int
+    balance: int | None  # what the till may show: see ChargeCreatedSchema.balance
     currency: str
     greeting: str
 
 
 # What a charge does depends on the kind of code: "pay" takes money from the wallet;
-# "reward" (registered by loyalty) redeems a reward code; gift codes will register theirs.
+# allowance, gift and reward codes register their own handlers.
 ChargeHandler = Callable[[Principal, Store, ScannedCode, Mapping[str, Any]], ChargeResult]
 _handlers: dict[str, ChargeHandler] = {}
 
@@ -66,29 +66,62 @@ def create_charge(principal: Principal, data: Mapping[str, Any]) -> ChargeResult
     return handler(principal, store, scanned, data)
 
 
+# --- building blocks for charge handlers -------------------------------------------------
+
+
+def priced_order(
+    data: Mapping[str, Any], *, viewer_id: uuid.UUID | None
+) -> tuple[list[PricedLine], int]:
+    """The lines and total of an order: items priced on the server, or a till amount."""
+    if data.get("items"):
+        priced = price_lines(data["items"], viewer_id=viewer_id)
+        return priced, sum(line.total for line in priced)
+    if data.get("amount") is None:
+        # Only gift codes are charged with neither: their contents are fixed.
+        raise ValidationFailed(errors={"items": ["Give either items or amount."]})
+    return [], data["amount"]
+
+
+def store_ref(store: Store) -> dict[str, str]:
+    return {"id": str(store.id), "name": store.name}
+
+
+def sale_meta(
+    store: Store, charge_id: uuid.UUID, lines: Sequence[PricedLine], **extra: Any
+) -> dict[str, Any]:
+    """What a history row of a sale needs: the store, the items and the charge."""
+    return {
+        "store": store_ref(store),
+        "items": [line.receipt() for line in lines],
+        "charge_id": str(charge_id),
+        **extra,
+    }
+
+
 def record_charge(
-    *,
-    charge_id: uuid.UUID,
     principal: Principal,
     store: Store,
     scanned: ScannedCode,
-    customer: User,
-    wallet: Account,
-    lines: Sequence[PricedLine],
+    *,
+    charge_id: uuid.UUID,
+    customer_id: uuid.UUID,
     amount: int,
+    currency: str,
     transaction: LedgerTransaction,
+    lines: Sequence[PricedLine],
     discount: int = 0,
     offers: Sequence[str] = (),
     points_earned: int = 0,
-) -> ChargeResult:
-    """Write the receipt of a charge whose money already moved in ``transaction``.
+) -> Charge:
+    """The receipt of a sale whose money the handler has just posted.
 
-    For charge handlers of every kind of code (they own the rules; the receipt is ours).
+    ``customer_id`` is the wallet that paid, which is where refunds go: the customer's
+    own for "pay", the allowance owner's, the giver's for a gift.
     """
     charge = Charge(
         id=charge_id,
         store_id=store.id,
-        customer_id=customer.id,
+        customer_id=customer_id,
         kind=scanned.kind,
         code_source=scanned.source,
         code_source_id=scanned.source_id,
@@ -98,7 +131,7 @@ def record_charge(
         discount=discount,
         offers=list(offers),
         points_earned=points_earned,
-        currency=wallet.unit,
+        currency=currency,
         refunded_amount=0,
         ledger_transaction_id=transaction.public_id,
         created_at=utcnow(),
@@ -117,14 +150,7 @@ def record_charge(
     )
     db.session.add(charge)
     db.session.flush()
-    return ChargeResult(
-        charge, ledger.balance_of(wallet), wallet.unit, greeting(customer.first_name, store)
-    )
-
-
-def store_ref(store: Store) -> dict[str, str]:
-    """The store as ledger meta and history show it."""
-    return {"id": str(store.id), "name": store.name}
+    return charge
 
 
 def charge_ref(charge: Charge) -> dict[str, Any]:
@@ -142,11 +168,7 @@ def _charge_wallet(
     """A pay code: offers first, then the wallet pays the rest and earns points."""
     customer = customer_of(scanned)
     wallet = open_wallet(customer)
-    if data.get("items"):
-        priced = price_lines(data["items"], viewer_id=customer.id)
-        subtotal = sum(line.total for line in priced)
-    else:
-        priced, subtotal = [], data["amount"]
+    priced, subtotal = priced_order(data, viewer_id=customer.id)
     at = utcnow()
     blend_lines = sorted((line for line in priced if line.kind == "blend"), key=_item_id)
     creators = [
@@ -186,15 +208,15 @@ def _charge_wallet(
         "charge",
         legs,
         memo=store.name,
-        meta={
-            "store": store_ref(store),
-            "items": [line.receipt() for line in priced],
-            "charge_id": str(charge_id),
-            "subtotal": subtotal,
-            "discount": offers.discount_cents,
-            "offers": offers.receipt_lines,
-            "points_earned": points,
-        },
+        meta=sale_meta(
+            store,
+            charge_id,
+            priced,
+            subtotal=subtotal,
+            discount=offers.discount_cents,
+            offers=offers.receipt_lines,
+            points_earned=points,
+        ),
         event_at=at,
     )
     loyalty.record_offer_use(customer.id, charge_id=charge_id, applied=offers.applied, at=at)
@@ -205,19 +227,22 @@ def _charge_wallet(
         loyalty.reward_creator(
             creator_id, blend_id=blend_id, by_user_id=customer.id, reason="order", at=at
         )
-    return record_charge(
+    charge = record_charge(
+        principal,
+        store,
+        scanned,
         charge_id=charge_id,
-        principal=principal,
-        store=store,
-        scanned=scanned,
-        customer=customer,
-        wallet=wallet,
-        lines=priced,
+        customer_id=customer.id,
         amount=paid,
+        currency=wallet.unit,
         transaction=transaction,
+        lines=priced,
         discount=offers.discount_cents,
         offers=offers.receipt_lines,
         points_earned=points,
+    )
+    return ChargeResult(
+        charge, ledger.balance_of(wallet), wallet.unit, greeting(customer.first_name, store)
     )
 
 

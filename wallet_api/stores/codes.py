@@ -20,13 +20,20 @@ from wallet_api.stores.errors import CodeUnknown
 
 @dataclass
 class ScannedCode:
-    kind: str  # "pay", "reward" (gift later): selects the charge handler
-    customer_id: uuid.UUID  # whose code it is: greeted by name, pays or redeems
-    source: str  # the table it came from ("pay_code", "offline_key", "reward_code")
+    kind: str  # "pay", "allowance", "gift", "reward": selects the charge handler
+    # Who stands at the till: greeted by name. None for a bearer code of someone without
+    # an account (a gift sent by link, shown on its web page).
+    customer_id: uuid.UUID | None
+    source: str  # the table it came from ("pay_code", "offline_key", "gift", "reward_code")
     source_id: uuid.UUID
     consume: Callable[[], None]  # marks it used; raises CodeAlreadyUsed if another till won
     expires_at: datetime | None = None
     details: dict[str, Any] = field(default_factory=dict)  # kind-specific preview data
+    # Whether the code can pay ``amount``, for kinds that do not pay from the customer's
+    # own wallet (an allowance); the scan preview's ``balance_covers``.
+    covers: Callable[[int], bool] | None = None
+    # Kind-specific data for the charge handler, never shown to the till.
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 Resolver = Callable[[str], ScannedCode]

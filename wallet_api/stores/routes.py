@@ -1,11 +1,9 @@
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
-from flask_limiter.util import get_remote_address
 
 from wallet_api.extensions import Blueprint, limiter
-from wallet_api.extensions.auth import current_principal, decode_token
+from wallet_api.extensions.auth import current_principal, principal_key
 from wallet_api.extensions.pagination import CursorArgs, page_of
-from wallet_api.extensions.problems import ApiError
 from wallet_api.stores import charges, feedback, reports, scanning, service
 from wallet_api.stores.schemas import (
     ChargeCreatedSchema,
@@ -42,19 +40,6 @@ DEVICE_SIGN_IN_LIMIT = "10 per minute;100 per hour"
 CODE_FAILURE_LIMIT = "10 per minute;60 per hour"
 
 
-def _scanner_key() -> str:
-    """The device or person behind the token, checked before the view authenticates."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        try:
-            claims = decode_token(token.strip())
-        except ApiError:
-            pass
-        else:
-            return f"{claims['typ']}:{claims['sub']}"
-    return get_remote_address()
-
-
 def _code_failure(response: Response) -> bool:
     if response.status_code not in (404, 409, 410):
         return False
@@ -66,7 +51,7 @@ def _code_failure(response: Response) -> bool:
 code_failures = limiter.shared_limit(
     CODE_FAILURE_LIMIT,
     scope="code-failures",
-    key_func=_scanner_key,
+    key_func=principal_key,
     deduct_when=_code_failure,
     methods=["POST"],
 )

@@ -27,8 +27,12 @@ from wallet_api.stores.service import counter_store
 USUAL_WINDOW = timedelta(days=90)
 
 
-def greeting(first_name: str, store: Store, now: datetime | None = None) -> str:
-    """By the clock of the store the customer stands in, not the server's."""
+def greeting(first_name: str | None, store: Store, now: datetime | None = None) -> str:
+    """By the clock of the store the customer stands in, not the server's.
+
+    Without a name (a gift shown from its web page by someone without an account) it is
+    just "Good morning!".
+    """
     hour = (now or utcnow()).astimezone(ZoneInfo(store.timezone)).hour
     if 5 <= hour < 12:
         part = "morning"
@@ -36,7 +40,7 @@ def greeting(first_name: str, store: Store, now: datetime | None = None) -> str:
         part = "afternoon"
     else:
         part = "evening"
-    return f"Good {part}, {first_name}!"
+    return f"Good {part}, {first_name}!" if first_name else f"Good {part}!"
 
 
 def the_usual(customer_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any] | None:
@@ -64,7 +68,7 @@ def the_usual(customer_id: uuid.UUID, now: datetime | None = None) -> dict[str, 
 
 
 def customer_of(scanned: ScannedCode) -> User:
-    customer = db.session.get(User, scanned.customer_id)
+    customer = db.session.get(User, scanned.customer_id) if scanned.customer_id else None
     if customer is None or not customer.is_active:
         raise CodeUnknown("This code is not known.")
     return customer
@@ -82,17 +86,19 @@ def scan(
 ) -> dict[str, Any]:
     store = counter_store(principal, store_id)
     scanned = resolve_code(code)
-    customer = customer_of(scanned)
+    customer = customer_of(scanned) if scanned.customer_id is not None else None
     covers = None
-    if scanned.kind == "pay":
+    if scanned.kind == "pay" and customer is not None:
         wallet = open_wallet(customer)
         if amount is not None:
             covers = ledger.balance_of(wallet) >= amount
+    elif scanned.covers is not None and amount is not None:
+        covers = scanned.covers(amount)
     return {
         "kind": scanned.kind,
-        "customer": {"first_name": customer.first_name},
-        "greeting": greeting(customer.first_name, store),
-        "the_usual": the_usual(customer.id),
+        "customer": {"first_name": customer.first_name} if customer else None,
+        "greeting": greeting(customer.first_name if customer else None, store),
+        "the_usual": the_usual(customer.id) if customer else None,
         "amount": amount,
         "balance_covers": covers,
         "expires_at": scanned.expires_at,

@@ -77,7 +77,7 @@ class DeviceTokenSchema(Schema):
 _CODE = ma.fields.String(
     required=True,
     validate=ma.validate.Length(min=1, max=64),
-    metadata={"description": "The scanned text: a pay code, offline code or reward code"},
+    metadata={"description": "The scanned text: a pay, offline, gift or reward code"},
 )
 _STORE_ID = ma.fields.UUID(
     load_default=None,
@@ -106,9 +106,17 @@ class CustomerSchema(Schema):
 class ScanPreviewSchema(Schema):
     kind = ma.fields.String(
         required=True,
-        metadata={"description": "pay or reward (gift later): what a charge of it does"},
+        metadata={
+            "description": "pay, allowance (paid from a friend's allowance), gift "
+            "or reward: what a charge of it does"
+        },
     )
-    customer = ma.fields.Nested(CustomerSchema, required=True)
+    customer = ma.fields.Nested(
+        CustomerSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for a gift shown from its web page (no account)"},
+    )
     greeting = ma.fields.String(required=True)
     the_usual = ma.fields.Nested(UsualSchema, allow_none=True, required=True)
     amount = ma.fields.Integer(allow_none=True, required=True)
@@ -132,15 +140,17 @@ class ChargeCreateSchema(Schema):
         ma.fields.Nested(OrderLineSchema),
         validate=ma.validate.Length(min=1, max=20),
         metadata={
-            "description": "Priced on the server from the menu. A reward code takes exactly "
-            "one drink of the reward's kind"
+            "description": "Priced on the server from the menu. Give items or amount, "
+            "except for a gift code (redeemed as it was given, with neither); a reward code "
+            "takes exactly one drink of the reward's kind"
         },
     )
     amount = Cents(maximum=100_000, metadata={"description": "A plain till amount instead"})
 
     @ma.validates_schema
     def _items_or_amount(self, data, **kwargs):  # type: ignore[no-untyped-def]
-        if ("items" in data) == ("amount" in data):
+        # Neither is checked by the kind of code: a gift is redeemed with the code alone.
+        if "items" in data and "amount" in data:
             raise ma.ValidationError("Give either items or amount.", "items")
 
 
@@ -208,7 +218,14 @@ class ChargeSchema(Schema):
 
 class ChargeCreatedSchema(Schema):
     charge = ma.fields.Nested(ChargeSchema, required=True)
-    balance = ma.fields.Integer(required=True, metadata={"description": "The wallet after it"})
+    balance = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "pay: the wallet after it; allowance: what is left of the "
+            "allowance this period; gift: null"
+        },
+    )
     currency = ma.fields.String(required=True)
     greeting = ma.fields.String(required=True)
 

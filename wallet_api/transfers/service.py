@@ -58,9 +58,13 @@ def remaining_transfer_limit(sender_id: uuid.UUID) -> int:
     return max(limit - sent_within_window(sender_id), 0)
 
 
-def _check_limit(sender_id: uuid.UUID, amount: int, now: datetime, currency: str) -> None:
+def check_daily_limit(
+    sender_id: uuid.UUID, amount: int, now: datetime, currency: str, *, also_sent: int = 0
+) -> None:
+    """Refuse ``amount`` if it would pass the daily limit; ``also_sent``: credit that left
+    the sender's wallet in the window by other means (gifts of credit)."""
     limit = current_app.config["WALLET_DAILY_TRANSFER_LIMIT"]
-    used = sent_within_window(sender_id, now)
+    used = sent_within_window(sender_id, now) + also_sent
     if used + amount > limit:
         remaining = max(limit - used, 0)
         raise DailyTransferLimitExceeded(
@@ -91,7 +95,7 @@ def send_credit(sender: User, *, to: str, amount: int, message: str = "") -> dic
     # sender's wallet alone first would deadlock two friends sending to each other.
     ledger.lock_customer_accounts([source.id, destination.id])
     now = utcnow()
-    _check_limit(sender.id, amount, now, source.unit)
+    check_daily_limit(sender.id, amount, now, source.unit)
 
     transfer = Transfer(
         id=uuid.uuid4(),

@@ -1,0 +1,54 @@
+from flask.views import MethodView
+
+from wallet_api.allowances import service
+from wallet_api.allowances.schemas import (
+    PERIODS,
+    AllowanceCreateSchema,
+    AllowanceListSchema,
+    AllowanceSchema,
+)
+from wallet_api.extensions import Blueprint
+from wallet_api.extensions.auth import current_principal
+
+blp = Blueprint(
+    "allowances",
+    __name__,
+    url_prefix="/v1/allowances",
+    description="Let a friend pay from my wallet, up to an amount per period",
+)
+
+HOW = (
+    "The grantee asks for a pay code with `allowance_id` (POST /v1/wallet/pay-codes); "
+    "the till sees kind `allowance` and the charge is paid from the owner's wallet, never "
+    "more than what is left of the period (422 `allowance_exceeded`) nor than the owner's "
+    f"balance (402). Periods are {PERIODS}. One live allowance per friend (409 "
+    "`allowance_exists`); the grantee must be a friend (422 `not_a_friend`)."
+)
+
+
+@blp.route("")
+class Allowances(MethodView):
+    @blp.auth("customer")
+    @blp.arguments(AllowanceCreateSchema)
+    @blp.response(201, AllowanceSchema)
+    @blp.problems(404, 409)
+    @blp.doc(description=HOW)
+    def post(self, data):
+        """Let a friend pay from my wallet, up to an amount per day, week or month"""
+        return service.grant(current_principal().user, **data)
+
+    @blp.auth("customer")
+    @blp.response(200, AllowanceListSchema)
+    def get(self):
+        """The live allowances I give and was given, with what is left this period"""
+        return service.list_allowances(current_principal().user)
+
+
+@blp.route("/<uuid:allowance_id>")
+class AllowanceById(MethodView):
+    @blp.auth("customer")
+    @blp.response(204)
+    @blp.problems(404)
+    def delete(self, allowance_id):
+        """Revoke an allowance I give, at once"""
+        service.revoke(current_principal().user, allowance_id)
