@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0009_gifts'
-down_revision = '0008_loyalty_wiring'
+revision = "0009_gifts"
+down_revision = "0008_loyalty_wiring"
 branch_labels = None
 depends_on = None
 
