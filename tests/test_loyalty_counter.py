@@ -310,7 +310,7 @@ def test_each_kind_of_code_owns_its_first_letter(app):
     kinds = registered_prefixes()
     assert kinds["R"] is resolve_reward_code
     assert kinds["P"] is resolve_pay_code
-    assert set(kinds) == {"P", "O", "R"}
+    assert set(kinds) == {"P", "O", "R", "G"}  # pay, offline, reward, gift
     with pytest.raises(ValueError, match="taken by"):
         register_code_kind("R", resolve_pay_code)
     register_code_kind("R", resolve_reward_code)  # the same owner again: a second app

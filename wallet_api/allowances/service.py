@@ -10,10 +10,11 @@ Periods are UTC calendar periods: a day from 00:00 UTC, a week from Monday 00:00
 weeks), a month from the 1st 00:00 UTC. The service knows no customer's time zone, and a
 calendar period (unlike a rolling window) is what people mean by "€10 a week".
 
-Concurrency: a charge locks the allowance row (``FOR UPDATE``) before it sums the
-period's uses, so two tills charging one allowance at once are served one after the
-other and the second sees the first's use. The owner's wallet is then locked by the
-ledger as for any payment: allowance row first, wallet second, everywhere.
+Concurrency: a charge locks the owner's wallet and then the allowance row (``FOR
+UPDATE``) before it sums the period's uses, so two tills charging one allowance at once
+are served one after the other and the second sees the first's use. Wallet first, as
+every charge does: the owner paying with their own code at the same moment queues
+behind (or ahead of) the allowance charge instead of deadlocking with it.
 """
 
 from __future__ import annotations
@@ -289,6 +290,15 @@ def charge_allowance(
 ) -> ChargeResult:
     """The charge handler of kind ``allowance``: the owner's wallet pays the store."""
     grantee = customer_of(scanned)
+    # Lock order, as every charge: the paying wallet first, then the allowance row. The
+    # owner paying with their own code at the same moment locks the same wallet first,
+    # so the two queue instead of deadlocking.
+    owner_id = db.session.scalar(
+        select(Allowance.owner_id).where(Allowance.id == scanned.context["allowance_id"])
+    )
+    if owner_id is None:  # pragma: no cover - allowances are never deleted
+        raise AllowanceNotFound("No such allowance.")
+    ledger.lock_customer_accounts([ledger.wallet_account(owner_id).id])
     allowance = locked(Allowance, scanned.context["allowance_id"])
     if allowance is None:  # pragma: no cover - allowances are never deleted
         raise AllowanceNotFound("No such allowance.")
