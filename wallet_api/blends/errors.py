@@ -7,10 +7,6 @@ class BlendNotFound(NotFound):
     code, title = "blend_not_found", "No such blend"
 
 
-class UserNotFound(NotFound):
-    code, title = "user_not_found", "No such user"
-
-
 class NotYourBlend(Forbidden):
     """Someone who may see a blend (a friend, anyone for a public one) but did not create it."""
 

@@ -39,8 +39,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from wallet_api.auth import service as auth
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.auth.models import User
-from wallet_api.blends.errors import BlendNotFound, NotYourBlend, UserNotFound
+from wallet_api.blends.errors import BlendNotFound, NotYourBlend
 from wallet_api.blends.models import (
     PRIOR_VOTES,
     RANKED,
