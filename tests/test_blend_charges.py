@@ -74,6 +74,9 @@ def test_copying_a_public_blend_rewards_its_creator(api, app, menu):
     blend = compose(api, ben, simple(menu, visibility="public"))
     assert api.post(f"/v1/blends/{blend['id']}/copy", {}, as_=anna).status_code == 201
     assert points_of(app, ben) == 20
+    # A retried (or repeated) copy makes another copy but moves no more points.
+    assert api.post(f"/v1/blends/{blend['id']}/copy", {}, as_=anna).status_code == 201
+    assert points_of(app, ben) == 20
 
 
 @pytest.mark.postgres_only

@@ -44,13 +44,13 @@ from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
+from wallet_api.ledger.service import format_money
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
 from wallet_api.stores.charges import ChargeResult, priced_order, record_charge, sale_meta
 from wallet_api.stores.codes import ScannedCode
 from wallet_api.stores.models import Store
 from wallet_api.stores.scanning import customer_of, greeting, open_wallet
-from wallet_api.transfers.service import format_money
 
 ALLOWANCE_KIND = "allowance"
 LEDGER_KIND = "allowance_charge"

@@ -354,10 +354,18 @@ def copy_blend(
     db.session.add(copy)
     db.session.flush()
     _credit(source, user_id, copies=1, at=now)
-    for blend_id, creator_id in creators_credited(source.id, user_id):
-        loyalty.reward_creator(
-            creator_id, blend_id=blend_id, by_user_id=user_id, reason="copy", at=now
+    # The creator's bonus comes with a person's first copy only: copying takes no
+    # Idempotency-Key, so a retried or repeated copy must not move points again.
+    earlier = db.session.scalar(
+        select(func.count(Blend.id)).where(
+            Blend.owner_id == user_id, Blend.copied_from_id == source.id, Blend.id != copy.id
         )
+    )
+    if not earlier:
+        for blend_id, creator_id in creators_credited(source.id, user_id):
+            loyalty.reward_creator(
+                creator_id, blend_id=blend_id, by_user_id=user_id, reason="copy", at=now
+            )
     return copy
 
 

@@ -127,7 +127,7 @@ def recipient_label(gift: Gift) -> str:
 def _what(gift: Gift) -> str:
     if gift.kind is GiftKind.ITEM:
         return f"a {drink_name(gift)}"
-    return transfers.format_money(gift.amount, gift.currency)
+    return ledger.format_money(gift.amount, gift.currency)
 
 
 def _to(gift: Gift) -> dict[str, Any]:
@@ -412,7 +412,7 @@ def _refund(gift: Gift, reason: str) -> None:
         f"Gift to {label} {reason}",
         meta={"reason": reason, "to": {"name": label}, "items": [gift.item] if gift.item else []},
     )
-    money = transfers.format_money(gift.amount, gift.currency)
+    money = ledger.format_money(gift.amount, gift.currency)
     social.notify(
         gift.giver_id,
         NotificationKind.GIFT_RETURNED,

@@ -81,6 +81,18 @@ def currency() -> str:
     return current_app.config["WALLET_CURRENCY"]
 
 
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def format_money(cents: int, unit: str | None = None) -> str:
+    """'€5.00' for people reading a message; the deployment's currency by default."""
+    unit = unit or currency()
+    sign = "-" if cents < 0 else ""
+    amount = f"{abs(cents) // 100}.{abs(cents) % 100:02d}"
+    symbol = _SYMBOLS.get(unit)
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {unit}"
+
+
 # --- opening accounts ------------------------------------------------------------------
 
 

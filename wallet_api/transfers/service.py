@@ -20,6 +20,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import BalanceLimitExceeded
+from wallet_api.ledger.service import format_money
 from wallet_api.social import service as social
 from wallet_api.social.errors import NotAFriend
 from wallet_api.social.models import NotificationKind
@@ -31,14 +32,6 @@ from wallet_api.transfers.errors import (
 from wallet_api.transfers.models import Transfer
 
 WINDOW = timedelta(hours=24)
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-
-
-def format_money(cents: int, currency: str) -> str:
-    """'€5.00' for people reading a notification."""
-    amount = f"{cents // 100}.{cents % 100:02d}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
 
 def sent_within_window(sender_id: uuid.UUID, now: datetime | None = None) -> int:

@@ -21,13 +21,14 @@ Where the rest of the product calls in:
 Messages to people go through ``_notify`` to the notifications inbox (``social.notify``).
 """
 
+from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.service.care import (
     apologies_for_store,
     apology_for_feedback,
     give_goodwill,
     grant_switcher_bonus,
 )
-from wallet_api.loyalty.service.common import _notify, format_money, points_balance
+from wallet_api.loyalty.service.common import _notify, points_balance
 from wallet_api.loyalty.service.creators import blend_enjoyed_by, reward_creator
 from wallet_api.loyalty.service.offers import (
     AppliedOffer,

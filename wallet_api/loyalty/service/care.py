@@ -17,6 +17,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
+from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.errors import (
     GoodwillLimitExceeded,
     GoodwillToSelf,
@@ -29,7 +30,7 @@ from wallet_api.loyalty.models import (
     SwitcherBonus,
 )
 from wallet_api.loyalty.rules import current_rules
-from wallet_api.loyalty.service.common import _customer, _move_points, _notify, format_money
+from wallet_api.loyalty.service.common import _customer, _move_points, _notify
 from wallet_api.loyalty.service.rewards import _issue_code, get_reward
 
 

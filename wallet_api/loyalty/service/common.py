@@ -30,12 +30,6 @@ def first_name_of(user_id: uuid.UUID) -> str:
     return user.first_name if user is not None else "there"
 
 
-def format_money(cents: int) -> str:
-    currency = ledger.currency()
-    amount = f"{cents // 100}.{cents % 100:02d}"
-    return f"€{amount}" if currency == "EUR" else f"{amount} {currency}"
-
-
 def _notify(
     user_id: uuid.UUID,
     kind: str,

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from wallet_api.audit.service import record_event, user_actor
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.errors import (
     OfferAlreadyUsed,
     OfferNotFound,
@@ -26,7 +27,6 @@ from wallet_api.loyalty.models import (
     OfferUse,
     Tier,
 )
-from wallet_api.loyalty.service.common import format_money
 from wallet_api.loyalty.service.rewards import _check_product
 from wallet_api.loyalty.service.tiers import current_tier
 

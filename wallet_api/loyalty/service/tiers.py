@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.ledger import service as ledger
+from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.models import (
     Member,
     Spend,
@@ -24,7 +25,6 @@ from wallet_api.loyalty.service.common import (
     _customer,
     _notify,
     first_name_of,
-    format_money,
     points_balance,
 )
 
