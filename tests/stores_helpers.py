@@ -80,6 +80,13 @@ def charge(api: ApiClient, scanner: Scanner | Person, code: str, **body: Any):
     return api.post("/v1/charges", {"code": code, **body}, as_=auth, idem=True)
 
 
+def refund(api: ApiClient, actor: Scanner | Person, charge_id: str, amount: int, reason: str):
+    """``POST /v1/charges/{id}/refunds`` by a till (or staff), with a fresh Idempotency-Key."""
+    auth = actor.token if isinstance(actor, Scanner) else actor
+    body = {"amount": amount, "reason": reason}
+    return api.post(f"/v1/charges/{charge_id}/refunds", body, as_=auth, idem=True)
+
+
 @dataclass
 class Counter:
     """A store with a scanner, its admin and a funded customer: the usual test scene."""

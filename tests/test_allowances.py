@@ -11,7 +11,7 @@ from tests import gifts_helpers
 from tests.gifts_helpers import drink, notes, redeem, scan
 from tests.helpers import problem
 from tests.social_helpers import in_parallel
-from tests.stores_helpers import balance, fund, sign_in_again
+from tests.stores_helpers import balance, fund, refund, sign_in_again
 
 frozen = gifts_helpers.frozen
 scene = gifts_helpers.scene
@@ -230,15 +230,27 @@ def test_a_refund_of_an_allowance_charge_goes_back_to_the_owner(api, scene):
     allowance = _granted(api, scene.anna, scene.ben)
     code = _code(api, scene.ben, allowance["id"])
     charge = redeem(api, scene.scanner, code["code"], amount=300).get_json()["charge"]
-    refund = api.post(
-        f"/v1/charges/{charge['id']}/refunds",
-        {"amount": 300, "reason": "Wrong order"},
-        as_=scene.scanner.token,
-        idem=True,
-    )
-    assert refund.status_code == 201, refund.get_json()
+    refunded = refund(api, scene.scanner, charge["id"], 300, "Wrong order")
+    assert refunded.status_code == 201, refunded.get_json()
     assert balance(api, scene.anna) == 5_000
     assert balance(api, scene.ben) == 0
+
+
+def test_a_refunded_allowance_charge_gives_its_room_back(api, scene):
+    # 5.00 a week; a 3.00 coffee made wrong and refunded in part (2.00) leaves 4.00 to use.
+    allowance = _granted(api, scene.anna, scene.ben, amount=500)
+    charge = redeem(api, scene.scanner, _code(api, scene.ben, allowance["id"])["code"], amount=300)
+    charge_id = charge.get_json()["charge"]["id"]
+    refunded = refund(api, scene.scanner, charge_id, 200, "Made with the wrong milk")
+    assert refunded.status_code == 201, refunded.get_json()
+    (seen,) = _mine(api, scene.anna)["given"]
+    assert (seen["used"], seen["left"]) == (100, 400)
+    assert [(use["amount"], use["refunded"]) for use in seen["uses"]] == [(300, 200)]
+    # The room is real: a 4.00 charge goes through, a cent more would not have.
+    code = _code(api, scene.ben, allowance["id"])["code"]
+    problem(redeem(api, scene.scanner, code, amount=401), 422, "allowance_exceeded")
+    code = _code(api, scene.ben, allowance["id"])["code"]
+    assert redeem(api, scene.scanner, code, amount=400).status_code == 201
 
 
 def test_a_plain_pay_code_still_pays_from_my_own_wallet(api, scene):

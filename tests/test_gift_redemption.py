@@ -25,7 +25,7 @@ from tests.gifts_helpers import (
 )
 from tests.helpers import problem
 from tests.social_helpers import in_parallel
-from tests.stores_helpers import add_staff, balance, sign_in_again
+from tests.stores_helpers import add_staff, balance, refund, sign_in_again
 
 # Shared fixtures: the frozen Monday morning and the usual gift scene.
 frozen = gifts_helpers.frozen
@@ -141,13 +141,8 @@ def test_a_refund_of_a_gift_redemption_goes_to_the_giver(api, scene):
     gift = given(api, scene.anna, handle=scene.ben.handle, item=drink(scene.flat_white))
     code = gift_code(api, scene.ben, gift["id"])
     charge = redeem(api, scene.scanner, code).get_json()["charge"]
-    refund = api.post(
-        f"/v1/charges/{charge['id']}/refunds",
-        {"amount": 390, "reason": "Spilled it"},
-        as_=scene.scanner.token,
-        idem=True,
-    )
-    assert refund.status_code == 201, refund.get_json()
+    refunded = refund(api, scene.scanner, charge["id"], 390, "Spilled it")
+    assert refunded.status_code == 201, refunded.get_json()
     assert balance(api, scene.anna) == 5_000  # the wallet that paid for it
     assert balance(api, scene.ben) == 0
     # The giver may read the receipt her money paid for; the recipient has the gift itself.

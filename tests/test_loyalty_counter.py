@@ -26,6 +26,7 @@ from tests.stores_helpers import (
     add_store,
     balance,
     counter_scene,
+    refund,
     sign_in_again,
 )
 from tests.stores_helpers import charge as charge_code
@@ -104,13 +105,8 @@ def test_an_offer_may_pay_the_whole_charge(api, app):
     _, legs, _ = _transaction(app, receipt["id"])
     assert legs == {"store_sales": 3_50, "promotions": -3_50}
     # Nothing was paid, so nothing can be refunded.
-    refund = api.post(
-        f"/v1/charges/{receipt['id']}/refunds",
-        {"amount": 1, "reason": "Cold"},
-        as_=scene.admin,
-        idem=True,
-    )
-    assert problem(refund, 422, "refund_exceeds_charge")["refundable"] == 0
+    refunded = refund(api, scene.admin, receipt["id"], 1, "Cold")
+    assert problem(refunded, 422, "refund_exceeds_charge")["refundable"] == 0
 
 
 def test_a_charge_the_wallet_cannot_pay_uses_no_offer_and_earns_nothing(api):
@@ -161,13 +157,8 @@ def test_points_spent_meanwhile_are_not_taken_below_zero(api, app):
     scene = counter_scene(api, funds=60_00)
     receipt = paid(api, scene, amount=50_00)
     reward_code(api, scene.anna, add_reward(api, scene.admin, points_cost=400))
-    refund = api.post(
-        f"/v1/charges/{receipt['id']}/refunds",
-        {"amount": 50_00, "reason": "Machine broke"},
-        as_=scene.admin,
-        idem=True,
-    )
-    assert refund.get_json()["points_reversed"] == 100  # 400 of the 500 were spent
+    refunded = refund(api, scene.admin, receipt["id"], 50_00, "Machine broke")
+    assert refunded.get_json()["points_reversed"] == 100  # 400 of the 500 were spent
     assert _points(api, scene.anna) == 0
 
 

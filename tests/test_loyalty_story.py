@@ -19,6 +19,7 @@ from tests.stores_helpers import (
     add_store,
     charge,
     pay_code,
+    refund,
     sign_in_again,
 )
 from tests.wallet_helpers import balance, top_up
@@ -91,14 +92,9 @@ def test_anna_earns_redeems_and_is_made_right(api):
 
     # Bas refunds 10.00 of the third round: its points go back in proportion.
     third = history[1]["charge_id"]
-    refund = api.post(
-        f"/v1/charges/{third}/refunds",
-        {"amount": 10_00, "reason": "Two cups were cold"},
-        as_=bas,
-        idem=True,
-    )
-    assert refund.status_code == 201, refund.get_json()
-    assert refund.get_json()["points_reversed"] == 124  # floor(537 x 10.00 / 43.00)
+    refunded = refund(api, bas, third, 10_00, "Two cups were cold")
+    assert refunded.status_code == 201, refunded.get_json()
+    assert refunded.get_json()["points_reversed"] == 124  # floor(537 x 10.00 / 43.00)
     assert loyalty()["points"] == 1317 + 218 - 124
 
     # 500 points buy a free drink: a code, redeemed once at the till.

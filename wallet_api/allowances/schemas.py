@@ -33,6 +33,10 @@ class AllowanceUseSchema(Schema):
     charge_id = ma.fields.UUID(required=True)
     store = ma.fields.Nested(StoreRefSchema, required=True)
     amount = ma.fields.Integer(required=True)
+    refunded = ma.fields.Integer(
+        required=True,
+        metadata={"description": "cents refunded of this charge; they count as unused"},
+    )
     created_at = ma.fields.AwareDateTime(required=True)
 
 

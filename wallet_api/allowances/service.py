@@ -49,7 +49,7 @@ from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
 from wallet_api.stores.charges import ChargeResult, priced_order, record_charge, sale_meta
 from wallet_api.stores.codes import ScannedCode
-from wallet_api.stores.models import Store
+from wallet_api.stores.models import Charge, Store
 from wallet_api.stores.scanning import customer_of, greeting, open_wallet
 
 ALLOWANCE_KIND = "allowance"
@@ -78,9 +78,12 @@ def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime]:
 
 
 def used_in_period(allowance: Allowance, now: datetime) -> int:
+    """What the period's charges cost the owner: a refunded coffee gives its room back."""
     start, end = period_bounds(allowance.period, now)
     total = db.session.scalar(
-        select(func.coalesce(func.sum(AllowanceUse.amount), 0)).where(
+        select(func.coalesce(func.sum(AllowanceUse.amount - Charge.refunded_amount), 0))
+        .join(Charge, Charge.id == AllowanceUse.charge_id)
+        .where(
             AllowanceUse.allowance_id == allowance.id,
             AllowanceUse.created_at >= start,
             AllowanceUse.created_at < end,
@@ -175,22 +178,27 @@ def revoke(owner: User, allowance_id: uuid.UUID) -> None:
 # --- reading ---------------------------------------------------------------------------
 
 
-def _uses(allowance: Allowance, start: datetime, end: datetime) -> Sequence[AllowanceUse]:
-    return db.session.scalars(
-        select(AllowanceUse)
+def _uses(
+    allowance: Allowance, start: datetime, end: datetime
+) -> Sequence[tuple[AllowanceUse, int]]:
+    """The period's uses, each with what has been refunded of its charge."""
+    rows = db.session.execute(
+        select(AllowanceUse, Charge.refunded_amount)
+        .join(Charge, Charge.id == AllowanceUse.charge_id)
         .where(
             AllowanceUse.allowance_id == allowance.id,
             AllowanceUse.created_at >= start,
             AllowanceUse.created_at < end,
         )
         .order_by(AllowanceUse.created_at.desc(), AllowanceUse.id)
-    ).all()
+    )
+    return [(use, refunded) for use, refunded in rows]
 
 
 def view(allowance: Allowance, now: datetime) -> dict[str, Any]:
     start, end = period_bounds(allowance.period, now)
     uses = _uses(allowance, start, end)
-    used = sum(use.amount for use in uses)
+    used = sum(use.amount - refunded for use, refunded in uses)
     return {
         "id": allowance.id,
         "owner": social.summary(allowance.owner),
@@ -209,9 +217,10 @@ def view(allowance: Allowance, now: datetime) -> dict[str, Any]:
                 "charge_id": use.charge_id,
                 "store": {"id": use.store_id, "name": use.store_name},
                 "amount": use.amount,
+                "refunded": refunded,
                 "created_at": use.created_at,
             }
-            for use in uses
+            for use, refunded in uses
         ],
     }
 
