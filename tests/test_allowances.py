@@ -11,7 +11,7 @@ from tests import gifts_helpers
 from tests.gifts_helpers import drink, notes, redeem, scan
 from tests.helpers import problem
 from tests.social_helpers import in_parallel
-from tests.stores_helpers import balance, fund, refund, sign_in_again
+from tests.stores_helpers import balance, fund, pay_code, refund, sign_in_again
 
 frozen = gifts_helpers.frozen
 scene = gifts_helpers.scene
@@ -324,3 +324,16 @@ def test_the_owner_paying_while_the_grantee_does_never_overdraws(api, app, scene
     )
     assert sorted(r.status_code for r in results) == [201, 402]
     assert balance(api, scene.anna) == 2_000
+
+
+def test_a_coffee_on_my_allowance_is_my_friends_usual_not_mine(api, scene):
+    allowance = _granted(api, scene.anna, scene.ben)
+    code = _code(api, scene.ben, allowance["id"])["code"]
+    assert redeem(api, scene.scanner, code, items=[drink(scene.flat_white, "L")]).status_code == 201
+
+    bens = scan(api, scene.scanner, _code(api, scene.ben, allowance["id"])["code"]).get_json()
+    assert bens["the_usual"]["name"] == "Flat White"
+    assert bens["the_usual"]["size"] == "L"
+    # Anna paid for it but did not drink it: her own code shows no usual yet.
+    annas = scan(api, scene.scanner, pay_code(api, scene.anna)["code"]).get_json()
+    assert annas["the_usual"] is None

@@ -25,7 +25,7 @@ from tests.gifts_helpers import (
 )
 from tests.helpers import problem
 from tests.social_helpers import in_parallel
-from tests.stores_helpers import add_staff, balance, refund, sign_in_again
+from tests.stores_helpers import add_staff, balance, fund, pay_code, refund, sign_in_again
 
 # Shared fixtures: the frozen Monday morning and the usual gift scene.
 frozen = gifts_helpers.frozen
@@ -281,3 +281,14 @@ def test_a_closed_wallet_is_reported_and_left_for_later(api, app, scene, frozen)
         db.session.commit()
     assert "1 refunded" in expire_gifts(app)
     assert balance(api, scene.anna) == 5_000
+
+
+def test_a_redeemed_gift_is_the_recipients_usual_not_the_givers(api, scene):
+    gift = given(api, scene.anna, handle=scene.ben.handle, item=drink(scene.flat_white, "S"))
+    assert redeem(api, scene.scanner, gift_code(api, scene.ben, gift["id"])).status_code == 201
+
+    fund(api, scene.ben, 1_000)
+    bens = scan(api, scene.scanner, pay_code(api, scene.ben)["code"]).get_json()
+    assert (bens["the_usual"]["name"], bens["the_usual"]["size"]) == ("Flat White", "S")
+    annas = scan(api, scene.scanner, pay_code(api, scene.anna)["code"]).get_json()
+    assert annas["the_usual"] is None

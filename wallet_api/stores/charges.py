@@ -122,6 +122,7 @@ def record_charge(
         id=charge_id,
         store_id=store.id,
         customer_id=customer_id,
+        drinker_id=scanned.customer_id,
         kind=scanned.kind,
         code_source=scanned.source,
         code_source_id=scanned.source_id,

@@ -81,13 +81,19 @@ class Charge(db.Model):  # type: ignore[name-defined,misc]
         ),
         # Daily reports: one store's charges in a time range.
         Index("ix_charges_store_id_created_at", "store_id", "created_at"),
-        # "The usual": one customer's recent charges.
+        # One paying customer's charges.
         Index("ix_charges_customer_id_created_at", "customer_id", "created_at"),
+        # "The usual": what one person recently drank, whoever paid.
+        Index("ix_charges_drinker_id_created_at", "drinker_id", "created_at"),
     )
 
     id: Mapped[uuid_pk]
     store_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("stores.id"))
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    # Whose code was scanned, so whose drink it was: the customer for "pay" and "reward",
+    # the friend for "allowance", the recipient for "gift" (None when a gift's claim link
+    # was shown by someone without an account). "The usual" counts by this, not the payer.
+    drinker_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
     # What was scanned: "pay" or "reward" ("gift" redemptions will be charges too).
     kind: Mapped[str] = mapped_column(String(16), default="pay")
     # Where the code came from ("pay_code", "offline_key", "reward_code") and that row's id.

@@ -44,14 +44,18 @@ def greeting(first_name: str | None, store: Store, now: datetime | None = None) 
 
 
 def the_usual(customer_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any] | None:
-    """The item (and size) this customer ordered most in 90 days; ties go to the latest."""
+    """The item (and size) this customer ordered most in 90 days; ties go to the latest.
+
+    Counted by whose drink it was: a coffee a friend picked up on my allowance, or a gift
+    I gave, is the friend's usual, not mine.
+    """
     since = (now or utcnow()) - USUAL_WINDOW
     times = func.sum(ChargeLine.quantity).label("times")
     latest = func.max(Charge.created_at).label("latest")
     row = db.session.execute(
         select(ChargeLine.kind, ChargeLine.item_id, ChargeLine.name, ChargeLine.size, times)
         .join(Charge, Charge.id == ChargeLine.charge_id)
-        .where(Charge.customer_id == customer_id, Charge.created_at >= since)
+        .where(Charge.drinker_id == customer_id, Charge.created_at >= since)
         .group_by(ChargeLine.kind, ChargeLine.item_id, ChargeLine.name, ChargeLine.size)
         .order_by(times.desc(), latest.desc())
         .limit(1)
