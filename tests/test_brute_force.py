@@ -184,7 +184,31 @@ def test_guessing_a_password(api: ApiClient) -> None:
     problem(right[0], 429, "rate_limited")
 
 
-# --- shared across workers -------------------------------------------------------------------
+@pytest.mark.usefixtures("limits_on")
+def test_guessing_one_password_from_many_addresses(api: ApiClient) -> None:
+    from wallet_api.auth.routes import ACCOUNT_LOGIN_LIMIT, LOGIN_LIMIT
+
+    victim, bystander = api.register("Vic"), api.register("Bea")
+    limit = first_limit(ACCOUNT_LOGIN_LIMIT)
+    assert limit > first_limit(LOGIN_LIMIT)  # else one address alone would find this limit
+
+    def login(person, password: str, address: int) -> TestResponse:
+        # Each attempt from its own address: the per-address limit never starts.
+        environ = {"REMOTE_ADDR": f"10.{address // 65536}.{address // 256 % 256}.{address % 256}"}
+        # The email spelt differently each time is still the same account.
+        email = person.email.upper() if address % 2 else person.email
+        body = {"email": email, "password": password}
+        return api.post("/v1/auth/login", body, environ_base=environ)
+
+    statuses = [login(victim, secrets.token_urlsafe(12), n).status_code for n in range(limit + 30)]
+    assert statuses == [401] * limit + [429] * 30
+    # The right password is not told apart now either, from yet another address.
+    problem(login(victim, PASSWORD, 10_000), 429, "rate_limited")
+    # Another account is untouched, and the owner's successful sign-ins never counted.
+    assert login(bystander, PASSWORD, 10_001).status_code == 200
+
+
+# --- behind a load balancer, and shared across workers ----------------------------------------
 
 
 def _free_port() -> int:
@@ -203,10 +227,11 @@ def _get(port: int, path: str) -> int:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
+def gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[int]:
     """``gunicorn -w 2 wsgi:app`` on a free port, stopped (by its own pid) at the end."""
     port = _free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    command.append("wsgi:app")
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)  # noqa: S603  (our own interpreter and arguments)
     try:
@@ -229,12 +254,15 @@ def gunicorn(env: dict[str, str], log: Path) -> Iterator[int]:
             process.wait()
 
 
-def _login(port: int) -> int:
+def _login(port: int, forwarded_for: str | None = None) -> int:
     # A new connection per request, so the kernel hands them to either worker.
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     body = json.dumps({"email": "nobody@example.com", "password": "not-the-password"})
+    headers = {"Content-Type": "application/json"}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
     try:
-        connection.request("POST", "/v1/auth/login", body, {"Content-Type": "application/json"})
+        connection.request("POST", "/v1/auth/login", body, headers)
         response = connection.getresponse()
         response.read()
         return response.status
@@ -270,3 +298,24 @@ def test_the_login_limit_is_shared_by_gunicorn_workers_through_redis(app, tmp_pa
         separate = _login_attempts(port, attempts)
     print(f"shared: {dict(shared)}; separate: {dict(separate)}")
     assert separate[401] > limit, separate
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_login_budget(app, tmp_path) -> None:
+    from wallet_api.auth.routes import LOGIN_LIMIT
+
+    limit = first_limit(LOGIN_LIMIT)
+    env = {k: v for k, v in os.environ.items() if k != "WALLET_REDIS_URL"}  # one worker's memory
+
+    # Behind one load balancer every request comes from its address; the balancer says
+    # whose request it is in X-Forwarded-For.
+    with gunicorn({**env, "WALLET_TRUSTED_PROXIES": "1"}, tmp_path / "proxied.log", 1) as port:
+        first = [_login(port, "203.0.113.7") for _ in range(limit + 1)]
+        second = _login(port, "198.51.100.9")
+    assert first == [401] * limit + [429]
+    assert second == 401  # another customer in the same shop is not locked out
+
+    # Without a trusted proxy the header is anybody's to write: a new made-up address per
+    # request buys no new budget.
+    with gunicorn(env, tmp_path / "direct.log", 1) as port:
+        forged = [_login(port, f"203.0.113.{n}") for n in range(limit + 1)]
+    assert forged == [401] * limit + [429]

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wallet_api.config import Settings
 from wallet_api.extensions import (
@@ -71,6 +72,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     logging.basicConfig(level=logging.INFO)
+    proxies = app.config["WALLET_TRUSTED_PROXIES"]
+    if proxies:
+        # Rate limits and audit records key on the client's address, which only the
+        # trusted proxies in front of us know; they pass it in X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))

@@ -85,6 +85,9 @@ class Settings:
     stripe_webhook_secret: str | None = None
     stripe_webhook_tolerance: int = 300
     public_base_url: str = "http://127.0.0.1:5000"
+    # How many proxies (load balancers) in front of the app set X-Forwarded-For/-Proto. 0
+    # trusts none: the client address is the socket's, and a forged header changes nothing.
+    trusted_proxies: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -137,6 +140,7 @@ class Settings:
             stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
             stripe_webhook_tolerance=_env_int("STRIPE_WEBHOOK_TOLERANCE", 300),
             public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",
+            trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
         )
 
     def to_flask(self) -> dict[str, Any]:

@@ -1,3 +1,4 @@
+from flask import Response, request
 from flask.views import MethodView
 
 from wallet_api.auth import service
@@ -16,8 +17,34 @@ from wallet_api.extensions.auth import current_principal
 
 blp = Blueprint("auth", __name__, url_prefix="/v1", description="Accounts and sign-in")
 
-# Per client address; shared across workers when Redis is configured.
+# Per client address (behind a load balancer, set WALLET_TRUSTED_PROXIES so the address is
+# the client's, not the balancer's); shared across workers when Redis is configured.
 LOGIN_LIMIT = "10 per minute;100 per hour"
+# Per account, from any address: a password guessed from many addresses is throttled too.
+# Only refused passwords count, so the owner signing in on each of their phones never
+# does; the price is that someone guessing can hold the owner's sign-in off for an hour
+# (phones already signed in keep refreshing their tokens).
+ACCOUNT_LOGIN_LIMIT = "20 per hour"
+
+
+def _login_account() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    # As the schema normalises it: one budget per account however the email is spelt.
+    return email.strip().lower() if isinstance(email, str) else ""
+
+
+def _refused(response: Response) -> bool:
+    return response.status_code == 401
+
+
+account_login_limit = limiter.limit(
+    ACCOUNT_LOGIN_LIMIT,
+    key_func=_login_account,
+    scope="login-account",
+    deduct_when=_refused,
+    methods=["POST"],
+)
 
 
 @blp.route("/auth/register")
@@ -35,7 +62,7 @@ class Register(MethodView):
 
 @blp.route("/auth/login")
 class Login(MethodView):
-    decorators = [limiter.limit(LOGIN_LIMIT, methods=["POST"])]
+    decorators = [limiter.limit(LOGIN_LIMIT, methods=["POST"]), account_login_limit]
 
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
