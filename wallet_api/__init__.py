@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from wallet_api.config import Settings
@@ -19,7 +20,7 @@ from wallet_api.extensions import (
     migrate,
 )
 from wallet_api.extensions.database import mark_read_only, view_may_write
-from wallet_api.extensions.problems import ApiError, render_api_error
+from wallet_api.extensions.problems import ApiError, DatabaseUnavailable, render_api_error
 
 # Each domain package registers its blueprint(s) in ``register(api)``.
 DOMAINS = (
@@ -80,12 +81,39 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         importlib.import_module(name).register(api)
 
     app.register_error_handler(ApiError, render_api_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)
     _register_request_hooks(app)
 
     from wallet_api.cli import register_commands
 
     register_commands(app)
     return app
+
+
+# What a lost or restarting database looks like from here: the driver's operational and
+# interface errors (connection refused or dropped, server shutting down, a deadlock or
+# serialization failure) and no pooled connection in time. All are worth a retry.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+
+
+def _forget_failed_transaction() -> None:
+    # Roll back now, so this request can write nothing more; a connection that died is
+    # invalidated by SQLAlchemy, and the pool (pre-ping) hands out only live ones after.
+    try:
+        db.session.rollback()
+    except sa_exc.SQLAlchemyError:  # the rollback itself cannot reach the server either
+        current_app.logger.info("rollback after a database error failed", exc_info=True)
+
+
+def _database_unavailable(error: Exception) -> Response:
+    current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
+    _forget_failed_transaction()
+    return render_api_error(DatabaseUnavailable())
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -104,7 +132,13 @@ def _register_request_hooks(app: Flask) -> None:
         # One commit per request, here; services only flush. A failed request commits
         # nothing: the session is rolled back when it is removed at teardown.
         if response.status_code < 400:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except DATABASE_UNAVAILABLE as exc:
+                # Raised here it would bypass the error handlers and answer a bare 500.
+                # Whether the commit reached the server is unknown; a retry with the same
+                # Idempotency-Key replays the answer if it did and redoes the work if not.
+                return _security_headers(_database_unavailable(exc))
         return response
 
     @app.after_request
