@@ -40,7 +40,7 @@ from tests.social_helpers import befriend, sign_in_again
 from tests.stores_helpers import Scanner, add_scanner, add_staff, add_store, device_token
 
 MAX_BALANCE = 20_000
-DAILY_LIMIT = 5_000
+DAILY_LIMIT = 1_000  # low, so that two or three transfers in a day reach it
 WINDOW = timedelta(hours=24)
 GIFT_TTL = timedelta(days=90)
 FLAT_WHITE = {"S": 350, "M": 390, "L": 430}  # add_product's default prices
@@ -136,8 +136,8 @@ def _expect_one_of(response: TestResponse, outcomes: set[tuple[int, str]]) -> No
 
 def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
     class WalletMachine(RuleBasedStateMachine):
-        @initialize()
-        def open_the_shop(self) -> None:
+        @initialize(funds=st.lists(st.integers(500, 10_000) | st.just(0), min_size=3, max_size=3))
+        def open_the_shop(self, funds: list[int]) -> None:
             from wallet_api.clock import clock
 
             reset()
@@ -155,6 +155,9 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
                 for b in PEOPLE[i + 1 :]:
                     befriend(api, self.people[a], self.people[b])
             self.model = Model(now=MORNING)
+            for name, amount in zip(PEOPLE, funds, strict=True):
+                if amount:
+                    self.top_up(name, amount)
 
         # --- helpers ----------------------------------------------------------------------
 
@@ -248,7 +251,7 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
 
         @rule(
             pair=st.permutations(PEOPLE).map(lambda p: p[:2]),
-            amount=st.integers(1, 3_000),
+            amount=st.integers(1, 900),
         )
         def transfer(self, pair: tuple[str, str], amount: int) -> None:
             sender, recipient = pair
@@ -279,11 +282,21 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
             model.transfers.append((model.now, sender, amount))
             model.postings["transfer"] += 1
 
+        @rule(pair=st.permutations(PEOPLE).map(lambda p: p[:2]), extra=st.integers(1, 300))
+        def transfer_over_the_daily_limit(self, pair: tuple[str, str], extra: int) -> None:
+            """Just over what is left of the day's limit: refused, whatever the balance."""
+            left = DAILY_LIMIT - self.model.transferred_in_window(pair[0])
+            self.transfer(pair, left + extra)
+
+        @rule(who=st.sampled_from(PEOPLE), extra=st.integers(1, 300))
+        def charge_more_than_the_balance(self, who: str, extra: int) -> None:
+            self.charge(who, self.model.balances[who] + extra)
+
         # --- gifts ------------------------------------------------------------------------
 
         @rule(
             pair=st.permutations(PEOPLE).map(lambda p: p[:2]),
-            amount=st.integers(1, 3_000),
+            amount=st.integers(1, 900),
         )
         def give_credit(self, pair: tuple[str, str], amount: int) -> None:
             giver, recipient = pair
@@ -306,6 +319,14 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
                 )
             )
             model.postings["gift"] += 1
+
+        @rule(pair=st.permutations(PEOPLE).map(lambda p: p[:2]), extra=st.integers(1, 300))
+        def give_credit_over_the_daily_limit(self, pair: tuple[str, str], extra: int) -> None:
+            """Credit given counts against the same limit as credit sent."""
+            giver = pair[0]
+            model = self.model
+            used = model.transferred_in_window(giver) + model.credit_gifted_in_window(giver)
+            self.give_credit(pair, max(DAILY_LIMIT - used, 0) + extra)
 
         @rule(pair=st.permutations(PEOPLE).map(lambda p: p[:2]), size=st.sampled_from("SML"))
         def give_a_drink(self, pair: tuple[str, str], size: str) -> None:
