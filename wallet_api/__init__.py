@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from flask import Flask, Response, current_app, request
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
@@ -94,10 +95,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 # What a lost or restarting database looks like from here: the driver's operational and
 # interface errors (connection refused or dropped, server shutting down, a deadlock or
 # serialization failure) and no pooled connection in time. All are worth a retry.
+# The ledger posts through the raw psycopg cursor (ledger/statements.py), so the driver's
+# own errors arrive unwrapped as well.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
 )
 
 
@@ -106,12 +111,27 @@ def _forget_failed_transaction() -> None:
     # invalidated by SQLAlchemy, and the pool (pre-ping) hands out only live ones after.
     try:
         db.session.rollback()
-    except sa_exc.SQLAlchemyError:  # the rollback itself cannot reach the server either
-        current_app.logger.info("rollback after a database error failed", exc_info=True)
+    except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:
+        # The rollback cannot reach the server either (an error raised by the raw cursor
+        # left SQLAlchemy unaware the connection died): drop the session's connections
+        # instead of returning them to the pool.
+        current_app.logger.info("rollback after a database error failed: %s", _first_line(exc))
+        try:
+            db.session.invalidate()
+        except (sa_exc.SQLAlchemyError, psycopg.Error):
+            current_app.logger.info("invalidating the session's connections failed")
+
+
+def _first_line(error: Exception) -> str:
+    # The driver's own message (connection refused, server closed the connection, ...),
+    # without SQLAlchemy's SQL and parameters, which may carry customers' data.
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
 
 
 def _database_unavailable(error: Exception) -> Response:
-    current_app.logger.warning("database unavailable: %s", error.__class__.__name__)
+    current_app.logger.warning("database unavailable: %s", _first_line(error))
     _forget_failed_transaction()
     return render_api_error(DatabaseUnavailable())
 
