@@ -120,6 +120,19 @@ def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
+def reset_database(app: Flask):  # type: ignore[no-untyped-def]
+    """The per-test reset, for tests that run many independent examples (state machines):
+    each example calls it to start from empty tables."""
+    from wallet_api.clock import clock
+
+    def reset() -> None:
+        clock.unfreeze()
+        _reset_database(app)
+
+    return reset
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -164,3 +164,22 @@ def test_naive_event_time_is_refused(ctx):
             100,
             event_at=datetime(2026, 1, 1),  # noqa: DTZ001  (the mistake under test)
         )
+
+
+def test_an_account_opened_by_a_refused_posting_is_not_remembered(ctx):
+    """Found by the model-based test: a store's sales account opened by a charge refused for
+    want of credit is rolled back, and SQLite gives its id to the next account opened, here
+    the points issued at the first charge that earns points. The ledger's cache of system
+    accounts must not keep the gone account's unit for that id."""
+    ben = ctx["ben"]  # nothing in the wallet
+    sales = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    with pytest.raises(InsufficientFunds):
+        ledger.transfer("charge", ben, sales, 100)
+    db.session.rollback()
+
+    issued = ledger.system_account(AccountKind.POINTS_ISSUED)
+    points = ledger.points_account(ben.user_id)
+    ledger.transfer("loyalty_points", issued, points, 8)
+    db.session.commit()
+    assert ledger.balance_of(points) == 8
+    assert all(check.ok for check in ledger.verify_ledger())

@@ -7,7 +7,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+import psycopg
+from flask import Flask, Response, current_app, request
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -20,7 +22,7 @@ from wallet_api.extensions import (
     migrate,
 )
 from wallet_api.extensions.database import mark_read_only, view_may_write
-from wallet_api.extensions.problems import ApiError, render_api_error
+from wallet_api.extensions.problems import ApiError, DatabaseUnavailable, render_api_error
 
 # Each domain package registers its blueprint(s) in ``register(api)``.
 DOMAINS = (
@@ -86,12 +88,58 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         importlib.import_module(name).register(api)
 
     app.register_error_handler(ApiError, render_api_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)
     _register_request_hooks(app)
 
     from wallet_api.cli import register_commands
 
     register_commands(app)
     return app
+
+
+# What a lost or restarting database looks like from here: the driver's operational and
+# interface errors (connection refused or dropped, server shutting down, a deadlock or
+# serialization failure) and no pooled connection in time. All are worth a retry.
+# The ledger posts through the raw psycopg cursor (ledger/statements.py), so the driver's
+# own errors arrive unwrapped as well.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+def _forget_failed_transaction() -> None:
+    # Roll back now, so this request can write nothing more; a connection that died is
+    # invalidated by SQLAlchemy, and the pool (pre-ping) hands out only live ones after.
+    try:
+        db.session.rollback()
+    except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:
+        # The rollback cannot reach the server either (an error raised by the raw cursor
+        # left SQLAlchemy unaware the connection died): drop the session's connections
+        # instead of returning them to the pool.
+        current_app.logger.info("rollback after a database error failed: %s", _first_line(exc))
+        try:
+            db.session.invalidate()
+        except (sa_exc.SQLAlchemyError, psycopg.Error):
+            current_app.logger.info("invalidating the session's connections failed")
+
+
+def _first_line(error: Exception) -> str:
+    # The driver's own message (connection refused, server closed the connection, ...),
+    # without SQLAlchemy's SQL and parameters, which may carry customers' data.
+    cause = getattr(error, "orig", None) or error
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
+
+
+def _database_unavailable(error: Exception) -> Response:
+    current_app.logger.warning("database unavailable: %s", _first_line(error))
+    _forget_failed_transaction()
+    return render_api_error(DatabaseUnavailable())
 
 
 def _register_request_hooks(app: Flask) -> None:
@@ -110,7 +158,13 @@ def _register_request_hooks(app: Flask) -> None:
         # One commit per request, here; services only flush. A failed request commits
         # nothing: the session is rolled back when it is removed at teardown.
         if response.status_code < 400:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except DATABASE_UNAVAILABLE as exc:
+                # Raised here it would bypass the error handlers and answer a bare 500.
+                # Whether the commit reached the server is unknown; a retry with the same
+                # Idempotency-Key replays the answer if it did and redoes the work if not.
+                return _security_headers(_database_unavailable(exc))
         return response
 
     @app.after_request

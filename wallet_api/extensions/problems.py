@@ -85,6 +85,24 @@ class RateLimited(ApiError):
     status, code, title = 429, "rate_limited", "Too many requests"
 
 
+class DatabaseUnavailable(ApiError):
+    """The database cannot be reached or answered a transient error (a restart, a lost
+    connection, a deadlock broken by the server, no pooled connection free in time).
+
+    Nothing of the request was kept, so the client retries it as it was, with the same
+    ``Idempotency-Key``; ``Retry-After`` says when."""
+
+    status, code, title = 503, "database_unavailable", "The database is unavailable"
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The service cannot reach its database just now; nothing was changed. "
+            "Retry the request as it was (with the same Idempotency-Key).",
+            headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)},
+        )
+
+
 # Codes for errors raised by Flask, Werkzeug and webargs rather than by our own code.
 HTTP_STATUS_CODES = {
     400: "bad_request",

@@ -71,8 +71,13 @@ class _SystemAccount:
 
 
 # System accounts never change unit or kind, so one lookup per process is enough; this
-# keeps hot system accounts out of the locked set entirely.
+# keeps hot system accounts out of the locked set entirely. Only committed rows may be
+# cached: an account opened by a request that then rolls back is gone, and SQLite hands
+# its id to the next account opened (of another unit, say), so caching it would poison
+# every later posting to that id. Accounts this session opened are therefore not cached
+# (the session's ``info`` remembers them) until a later session reads them committed.
 _system_accounts: dict[int, _SystemAccount] = {}
+_OPENED_HERE = "ledger_accounts_opened"
 
 
 def currency() -> str:
@@ -104,6 +109,7 @@ def _get_or_create(key: str, **values: Any) -> Account:
         with db.session.begin_nested():
             account = Account(key=key, created_at=utcnow(), **values)
             db.session.add(account)
+        db.session.info.setdefault(_OPENED_HERE, set()).add(account.id)
     except IntegrityError:
         # Opened concurrently by another request; theirs is as good as ours.
         account = db.session.scalar(select(Account).where(Account.key == key))
@@ -145,16 +151,21 @@ def close_account(account: Account) -> None:
 
 
 def _system_accounts_for(ids: Iterable[int]) -> dict[int, _SystemAccount]:
-    missing = [i for i in ids if i not in _system_accounts]
+    ids = list(ids)
+    found = {i: _system_accounts[i] for i in ids if i in _system_accounts}
+    missing = [i for i in ids if i not in found]
     if missing:
+        opened_here = db.session.info.get(_OPENED_HERE, set())
         rows = db.session.execute(
             select(Account.id, Account.unit, Account.kind).where(
                 Account.id.in_(missing), Account.balance.is_(None)
             )
         )
         for row in rows:
-            _system_accounts[row.id] = _SystemAccount(row.id, row.unit, row.kind)
-    return {i: _system_accounts[i] for i in ids if i in _system_accounts}
+            found[row.id] = _SystemAccount(row.id, row.unit, row.kind)
+            if row.id not in opened_here:
+                _system_accounts[row.id] = found[row.id]
+    return found
 
 
 def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Account]:
