@@ -498,6 +498,21 @@ def test_credit_gifts_count_against_the_daily_transfer_limit(api, app, scene, mo
     ).status_code == (201)
 
 
+def test_credit_gifted_first_limits_the_transfers_after_it(api, app, scene, monkeypatch):
+    # The same limit whichever way the credit left first: gifts, then a transfer.
+    monkeypatch.setitem(app.config, "WALLET_DAILY_TRANSFER_LIMIT", 2_000)
+    assert give(api, scene.anna, email="x@example.com", amount=1_500).status_code == 201
+    over = api.post(
+        "/v1/wallet/transfers", {"to": scene.ben.handle, "amount": 600}, as_=scene.anna, idem=True
+    )
+    assert problem(over, 422, "daily_transfer_limit_exceeded")["remaining"] == 500
+    assert balance(api, scene.anna) == 3_500
+    within = api.post(
+        "/v1/wallet/transfers", {"to": scene.ben.handle, "amount": 500}, as_=scene.anna, idem=True
+    )
+    assert within.status_code == 201, within.get_json()
+
+
 def test_a_replayed_gift_moves_money_once_and_shows_the_same_link(api, app, scene):
     body = {"email": "carl@example.com", "item": drink(scene.flat_white), "message": "Hi"}
     first = give(api, scene.anna, idem="gift-1", **body)

@@ -109,16 +109,17 @@ class Model:
     postings: Counter[str] = field(default_factory=Counter)
     sent: list[Sent] = field(default_factory=list)
 
-    def transferred_in_window(self, sender: str) -> int:
-        return sum(a for t, s, a in self.transfers if s == sender and t > self.now - WINDOW)
+    def sent_in_window(self, sender: str) -> int:
+        """Transfers and gifts of credit of the last 24 hours: one daily limit for both.
 
-    def credit_gifted_in_window(self, giver: str) -> int:
-        # Every gift of credit given in the window counts, whatever became of it since.
-        return sum(
+        Every gift of credit given in the window counts, whatever became of it since."""
+        transferred = sum(a for t, s, a in self.transfers if s == sender and t > self.now - WINDOW)
+        gifted = sum(
             g.amount
             for g in self.gifts
-            if g.giver == giver and g.kind == "amount" and g.given_at > self.now - WINDOW
+            if g.giver == sender and g.kind == "amount" and g.given_at > self.now - WINDOW
         )
+        return transferred + gifted
 
 
 def _expect(response: TestResponse, status: int, code: str | None = None) -> dict[str, Any]:
@@ -259,7 +260,7 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
             body = {"to": to, "amount": amount, "message": ""}
             response, _ = self._send(sender, "/v1/wallet/transfers", body)
             model = self.model
-            used = model.transferred_in_window(sender)
+            used = model.sent_in_window(sender)
             if used + amount > DAILY_LIMIT:
                 problem = _expect(response, 422, "daily_transfer_limit_exceeded")
                 assert problem["remaining"] == max(DAILY_LIMIT - used, 0)
@@ -285,7 +286,7 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
         @rule(pair=st.permutations(PEOPLE).map(lambda p: p[:2]), extra=st.integers(1, 300))
         def transfer_over_the_daily_limit(self, pair: tuple[str, str], extra: int) -> None:
             """Just over what is left of the day's limit: refused, whatever the balance."""
-            left = DAILY_LIMIT - self.model.transferred_in_window(pair[0])
+            left = DAILY_LIMIT - self.model.sent_in_window(pair[0])
             self.transfer(pair, left + extra)
 
         @rule(who=st.sampled_from(PEOPLE), extra=st.integers(1, 300))
@@ -303,7 +304,7 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
             body = {"handle": self.people[recipient].handle, "amount": amount, "message": ""}
             response, _ = self._send(giver, "/v1/gifts", body)
             model = self.model
-            used = model.transferred_in_window(giver) + model.credit_gifted_in_window(giver)
+            used = model.sent_in_window(giver)
             if used + amount > DAILY_LIMIT:
                 problem = _expect(response, 422, "daily_transfer_limit_exceeded")
                 assert problem["remaining"] == max(DAILY_LIMIT - used, 0)
@@ -325,7 +326,7 @@ def _make_machine(app: Flask, reset: Any) -> type[RuleBasedStateMachine]:
             """Credit given counts against the same limit as credit sent."""
             giver = pair[0]
             model = self.model
-            used = model.transferred_in_window(giver) + model.credit_gifted_in_window(giver)
+            used = model.sent_in_window(giver)
             self.give_credit(pair, max(DAILY_LIMIT - used, 0) + extra)
 
         @rule(pair=st.permutations(PEOPLE).map(lambda p: p[:2]), size=st.sampled_from("SML"))

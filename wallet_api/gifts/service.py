@@ -196,7 +196,9 @@ def _address(
     return _Address(kind, value, holder)
 
 
+@transfers.counts_against_daily_limit
 def _gifted_credit_within_window(giver_id: uuid.UUID, now: datetime) -> int:
+    # Every gift of credit given in the window counts, whatever became of it since.
     total = db.session.scalar(
         select(func.coalesce(func.sum(Gift.amount), 0)).where(
             Gift.giver_id == giver_id,
@@ -234,13 +236,7 @@ def give(
         # Credit by link reaches anyone: it counts against the daily transfer limit, checked
         # under the giver's wallet lock so two gifts at once cannot both pass it.
         ledger.lock_customer_accounts([wallet.id])
-        transfers.check_daily_limit(
-            giver.id,
-            value,
-            now,
-            wallet.unit,
-            also_sent=_gifted_credit_within_window(giver.id, now),
-        )
+        transfers.check_daily_limit(giver.id, value, now, wallet.unit)
 
     gift = Gift(
         id=uuid.uuid4(),

@@ -9,6 +9,7 @@ window needs neither and lets the error say exactly what can be sent now.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,31 +34,34 @@ from wallet_api.transfers.models import Transfer
 
 WINDOW = timedelta(hours=24)
 
+# Other ways credit leaves a wallet for someone else (gifts of credit) count against the
+# same daily limit, whichever way is used first. Their domains import this one, so they
+# register how to sum what a sender gave in the window rather than being imported here.
+Outflow = Callable[[uuid.UUID, datetime], int]
+_other_outflows: list[Outflow] = []
+
+
+def counts_against_daily_limit(outflow: Outflow) -> Outflow:
+    """Register ``outflow(sender_id, now)``: credit that left in the 24 hours before now."""
+    _other_outflows.append(outflow)
+    return outflow
+
 
 def sent_within_window(sender_id: uuid.UUID, now: datetime | None = None) -> int:
-    """What ``sender_id`` sent in the 24 hours before ``now``."""
-    since = (now or utcnow()) - WINDOW
+    """What ``sender_id`` sent (transfers and other outflows) in the 24 hours before ``now``."""
+    now = now or utcnow()
     total = db.session.scalar(
         select(func.coalesce(func.sum(Transfer.amount), 0)).where(
-            Transfer.sender_id == sender_id, Transfer.created_at > since
+            Transfer.sender_id == sender_id, Transfer.created_at > now - WINDOW
         )
     )
-    return int(total or 0)
+    return int(total or 0) + sum(outflow(sender_id, now) for outflow in _other_outflows)
 
 
-def remaining_transfer_limit(sender_id: uuid.UUID) -> int:
-    """What ``sender_id`` may still send now (for the wallet's limits)."""
+def check_daily_limit(sender_id: uuid.UUID, amount: int, now: datetime, currency: str) -> None:
+    """Refuse ``amount`` if it would pass the daily limit (the caller holds the wallet lock)."""
     limit = current_app.config["WALLET_DAILY_TRANSFER_LIMIT"]
-    return max(limit - sent_within_window(sender_id), 0)
-
-
-def check_daily_limit(
-    sender_id: uuid.UUID, amount: int, now: datetime, currency: str, *, also_sent: int = 0
-) -> None:
-    """Refuse ``amount`` if it would pass the daily limit; ``also_sent``: credit that left
-    the sender's wallet in the window by other means (gifts of credit)."""
-    limit = current_app.config["WALLET_DAILY_TRANSFER_LIMIT"]
-    used = sent_within_window(sender_id, now) + also_sent
+    used = sent_within_window(sender_id, now)
     if used + amount > limit:
         remaining = max(limit - used, 0)
         raise DailyTransferLimitExceeded(
