@@ -134,14 +134,15 @@ def _earliest_drop(member: Member, at: datetime, rules: LoyaltyRules) -> datetim
     return earliest
 
 
-def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
+def _evaluate(member: Member, at: datetime, rules: LoyaltyRules, also_spent: int = 0) -> int:
     """Move the tier as the rules say at ``at``; returns the qualifying spend.
 
     Up at once. Down never at once: when the spend stops qualifying, the tier is protected
     until the grace period ends (and a year after the last drop); then it drops one level,
     and a further drop waits another qualification year. Every change tells the person.
+    ``also_spent`` counts a spend at ``at`` that is not written yet (the charge earning).
     """
-    spend = qualifying_spend(member.user_id, at, rules)
+    spend = qualifying_spend(member.user_id, at, rules) + also_spent
     earned = tier_for_spend(spend, rules)
     current = member.tier
     first_name = first_name_of(member.user_id)
