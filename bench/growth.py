@@ -238,22 +238,25 @@ def main() -> None:
             f"{verify(env)}",
             flush=True,
         )
-        codes = seed.mint_pay_codes(app, [me], int(args.rate * args.duration) + 100)
+        per_run = int(args.rate * (args.duration + 2)) + 100
+        warm_codes, codes = (seed.mint_pay_codes(app, [me], per_run) for _ in range(2))
         server = start_server("wsgi:app", APP_PORT, args.workers, env, ROOT, "/health")
         try:
             runs = {
-                "GET /v1/wallet": lambda: Wallet(me),
-                "GET /v1/wallet/transactions (first page)": lambda: History(me),
-                # Each client thread at its own till, all charging the measured customer.
-                "POST /v1/charges": lambda c=codes[0]: Charge(
-                    plan, [c[i::8] for i in range(8)], False
+                "GET /v1/wallet": (lambda: Wallet(me),) * 2,
+                "GET /v1/wallet/transactions (first page)": (lambda: History(me),) * 2,
+                # Each client thread at its own till, all charging the measured customer;
+                # the warm-up has codes of its own.
+                "POST /v1/charges": tuple(
+                    (lambda c=batch[0]: Charge(plan, [c[i::8] for i in range(8)], False))
+                    for batch in (warm_codes, codes)
                 ),
             }
             figures[size] = {}
-            for name, factory in runs.items():
+            for name, (warm, factory) in runs.items():
                 # A short unmeasured warm-up, then the fixed-rate measurement.
                 loadgen.run(
-                    name, factory, server.url, processes=1, threads=4, duration=2, rate=args.rate
+                    name, warm, server.url, processes=1, threads=8, duration=2, rate=args.rate
                 )
                 result = loadgen.run(
                     name,
@@ -266,6 +269,8 @@ def main() -> None:
                 )
                 figures[size][name] = result
                 print(f"{size:>9,} entries  {result.line()}  load {loadavg()}", flush=True)
+                for sample in result.error_samples[:3]:
+                    print(f"    error: {sample}")
         finally:
             server.stop()
         print(verify(env), flush=True)

@@ -29,8 +29,8 @@ send time, so queueing shows). Ratios are taken within the run.
     .venv/bin/python bench/http_bench.py --duration 20 --rate 40 --workers 2
 
 gunicorn runs ``--workers 8 --threads 1 --worker-class sync`` for both servers by default:
-a charge waits for PostgreSQL most of its time (one client in process: ~50 ms wall for
-~12-15 ms of CPU, 33 statements, a synchronous commit), so a sync worker per core leaves
+a charge waits for PostgreSQL most of its time (one client in process: 36-50 ms wall for
+12-15 ms of CPU, 33 statements, a synchronous commit), so a sync worker per core leaves
 the cores idle; 8 workers keep both cores busy. The bare endpoint gets the same 8.
 
 The database (``--pg-url``, default ``bench_http``; the name must contain "bench") is
