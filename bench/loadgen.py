@@ -151,6 +151,8 @@ def _worker_process(
                 elapsed = time.monotonic() - scheduled
                 with lock:
                     latencies.append(elapsed)
+            except StopIteration:
+                return  # this client used up its prepared work (codes, gifts)
             except Exception as exc:
                 with lock:
                     errors.append(repr(exc)[:300])

@@ -120,6 +120,11 @@ def record_charge(
     """
     charge = Charge(
         id=charge_id,
+        # The objects themselves, not only their ids: the receipt shows the store and the
+        # (no) refunds, and set here they need no SELECT when the response is written (the
+        # store row could have left the session's weakly-held identity map by then).
+        store=store,
+        refunds=[],
         store_id=store.id,
         customer_id=customer_id,
         drinker_id=scanned.customer_id,

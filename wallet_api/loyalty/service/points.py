@@ -42,21 +42,24 @@ def award_points_for_charge(
     rules = current_rules()
     user = _customer(user_id)
     member = _ensure_member(user_id, at)
-    spend = Spend(
-        user_id=user_id,
-        charge_id=charge_id,
-        store_id=store_id,
-        amount_cents=amount_cents,
-        spent_at=at,
-    )
-    db.session.add(spend)
-    db.session.flush()
-    _evaluate(member, at, rules)
+    # The tier counts this charge before its spend row is written (it is spent at ``at``,
+    # inside the window), so the row is inserted once with its points, not updated after.
+    _evaluate(member, at, rules, also_spent=amount_cents)
     base = amount_cents * rules.points_per_euro // 100
     multiplier = rules.tier_multipliers[member.tier.rank]
     tenure = tenure_bonus_pct(user.created_at, at, rules)
     points = base * (multiplier + tenure) // 100 + offer_bonus_points
-    spend.points_earned = points
+    db.session.add(
+        Spend(
+            user_id=user_id,
+            charge_id=charge_id,
+            store_id=store_id,
+            amount_cents=amount_cents,
+            spent_at=at,
+            points_earned=points,
+        )
+    )
+    db.session.flush()
     if points:
         _move_points(
             "loyalty_points",

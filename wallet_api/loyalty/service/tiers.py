@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
@@ -69,13 +70,34 @@ def tenure_bonus_pct(member_since: datetime, at: datetime, rules: LoyaltyRules) 
     return min(years * rules.tenure_bonus_pct_per_year, rules.tenure_bonus_max_pct)
 
 
+# Members this session has locked in its current database transaction, by user id. A
+# charge reaches the customer's member row three times (lock order, offers, points); once
+# the row lock is held nobody else can change the row, so the object already loaded is
+# current and reading it again under FOR UPDATE is a wasted round trip. The entry goes
+# when the transaction (or a savepoint, whose rollback gives locks back) ends.
+_LOCKED_MEMBERS = "loyalty_locked_members"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locked_members(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_LOCKED_MEMBERS, None)
+
+
 def _locked_member(user_id: uuid.UUID) -> Member | None:
-    return db.session.scalar(
+    locked: dict[uuid.UUID, Member] = db.session.info.setdefault(_LOCKED_MEMBERS, {})
+    member = locked.get(user_id)
+    if member is not None:
+        return member
+    member = db.session.scalar(
         select(Member)
         .where(Member.user_id == user_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
+    if member is not None:
+        locked[user_id] = member
+    return member
 
 
 def _ensure_member(user_id: uuid.UUID, at: datetime) -> Member:
@@ -112,14 +134,15 @@ def _earliest_drop(member: Member, at: datetime, rules: LoyaltyRules) -> datetim
     return earliest
 
 
-def _evaluate(member: Member, at: datetime, rules: LoyaltyRules) -> int:
+def _evaluate(member: Member, at: datetime, rules: LoyaltyRules, also_spent: int = 0) -> int:
     """Move the tier as the rules say at ``at``; returns the qualifying spend.
 
     Up at once. Down never at once: when the spend stops qualifying, the tier is protected
     until the grace period ends (and a year after the last drop); then it drops one level,
     and a further drop waits another qualification year. Every change tells the person.
+    ``also_spent`` counts a spend at ``at`` that is not written yet (the charge earning).
     """
-    spend = qualifying_spend(member.user_id, at, rules)
+    spend = qualifying_spend(member.user_id, at, rules) + also_spent
     earned = tier_for_spend(spend, rules)
     current = member.tier
     first_name = first_name_of(member.user_id)

@@ -1,0 +1,456 @@
+"""The app under gunicorn on PostgreSQL + Redis, against a bare Flask endpoint and raw SQL.
+
+Measured in one run, one scenario after another, on the same machine:
+
+* ``bare``: ``bench/bare_app.py``'s ``POST /bare`` (a JSON answer, nothing else), served by
+  gunicorn with exactly the settings the app gets;
+* ``charge``: ``POST /v1/charges`` of a pay code for one Flat White (priced on the server)
+  with an ``Idempotency-Key``, each client at its own store's till (many stores);
+* ``charge, busy store``: the same, every client at a till of one store;
+* ``raw SQL charge`` (and busy store): the statements one real charge sends, captured at
+  the driver and replayed with raw psycopg, same transaction, one connection per client
+  (``bench/charge_sql.py``);
+* ``scan -> charge``: the customer's phone asks for a pay code (``POST /v1/wallet/pay-codes``),
+  the till previews it (``POST /v1/scans``) and charges it; one operation = three requests;
+* ``top-up`` (sandbox provider), ``transfer`` to a friend, ``gift redemption`` (a drink gift
+  charged at a till).
+
+Pay-code creation does not count in the ``charge`` figure: the phone asks for the code
+before the customer reaches the till, so a till's throughput is charges of codes that
+exist. The codes are minted ahead of each run as the service writes them
+(``seed.mint_pay_codes``); the ``scan -> charge`` scenario shows the whole path, codes
+included, with each request's own latency.
+
+Each scenario runs closed-loop (throughput: every client sends its next operation as soon
+as the last one answered) and then at a fixed rate (latency measured from the scheduled
+send time, so queueing shows). Ratios are taken within the run.
+
+    .venv/bin/python bench/http_bench.py                      # ~8 minutes
+    .venv/bin/python bench/http_bench.py --duration 20 --rate 40 --workers 2
+
+gunicorn runs ``--workers 8 --threads 1 --worker-class sync`` for both servers by default:
+a charge waits for PostgreSQL most of its time (one client in process: 36-50 ms wall for
+12-15 ms of CPU, 33 statements, a synchronous commit), so a sync worker per core leaves
+the cores idle; 8 workers keep both cores busy. The bare endpoint gets the same 8.
+
+The database (``--pg-url``, default ``bench_http``; the name must contain "bench") is
+wiped; Redis db 7 (``--redis-url``) holds the rate-limit counters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import charge_sql, loadgen, seed  # noqa: E402
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_http"
+REDIS_URL = "redis://127.0.0.1:6379/7"
+APP_PORT, BARE_PORT = 8731, 8732
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+# --- gunicorn -----------------------------------------------------------------------------
+
+
+def gunicorn_args(workers: int) -> list[str]:
+    """The same settings for the app and the bare baseline."""
+    return [
+        "--workers",
+        str(workers),
+        "--threads",
+        "1",
+        "--worker-class",
+        "sync",
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+    ]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(p) for p in children.read_text().split()]
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(
+    app: str, port: int, workers: int, env: dict[str, str], chdir: Path, health: str
+) -> Server:
+    """gunicorn serving ``app``; its log (the app logs every top-up) goes to a file."""
+    log_path = Path(tempfile.gettempdir()) / f"bench_gunicorn_{port}.log"
+    log = log_path.open("ab")
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            *gunicorn_args(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(chdir),
+            app,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + health, timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError(f"gunicorn for {app} did not come up")
+    # Each worker imports the app on its own: wait until every one has answered once.
+    for _ in range(workers * 4):
+        with urllib.request.urlopen(url + health, timeout=5):  # noqa: S310
+            pass
+    return Server(process, url)
+
+
+# --- scenarios ----------------------------------------------------------------------------
+# A scenario object is built in the parent and forked into the load generator's processes;
+# setup(i) picks client i's share of the plan.
+
+
+def _auth(token: str, idem: bool = False) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if idem:
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+    return headers
+
+
+class Bare:
+    def setup(self, i: int) -> None:
+        return None
+
+    def step(self, client: loadgen.Client, state: None) -> None:
+        client.request("POST", "/bare", {"amount": 350}, expect=(201,))
+
+
+class Charge:
+    """A till charges the next minted pay code of its customer."""
+
+    def __init__(self, plan: seed.Plan, codes: list[list[str]], busy: bool) -> None:
+        self.plan, self.codes, self.busy = plan, codes, busy
+
+    def setup(self, i: int) -> dict[str, Any]:
+        tills = self.plan.busy_tills if self.busy else self.plan.tills
+        return {"till": tills[i], "codes": iter(self.codes[i])}
+
+    def body(self, code: str) -> dict[str, Any]:
+        return {
+            "code": code,
+            "items": [{"product_id": self.plan.product_id, "size": "M", "quantity": 1}],
+        }
+
+    def step(self, client: loadgen.Client, state: dict[str, Any]) -> None:
+        code = next(state["codes"])
+        client.request(
+            "POST", "/v1/charges", self.body(code), _auth(state["till"].token, idem=True)
+        )
+
+
+class RawCharge:
+    """The captured statements of a charge, replayed with raw psycopg per minted code."""
+
+    def __init__(self, dsn: str, templates: list[charge_sql.Template], codes: list[list[str]]):
+        self.dsn, self.templates, self.codes = dsn, templates, codes
+
+    def setup(self, i: int) -> dict[str, Any]:
+        return {
+            "replayer": charge_sql.Replayer(self.dsn, self.templates[i]),
+            "codes": iter(self.codes[i]),
+        }
+
+    def step(self, client: loadgen.Client, state: dict[str, Any]) -> None:
+        state["replayer"].charge(next(state["codes"]))
+
+
+class ScanCharge(Charge):
+    """The whole path: the phone asks for a code, the till scans it and charges it."""
+
+    def setup(self, i: int) -> dict[str, Any]:
+        return {"till": self.plan.tills[i], "phone": self.plan.phones[i]}
+
+    def step(self, client: loadgen.Client, state: dict[str, Any]) -> None:
+        till = _auth(state["till"].token)
+        code = client.request(
+            "POST", "/v1/wallet/pay-codes", {}, _auth(state["phone"].token), expect=(201,)
+        )["code"]
+        client.request("POST", "/v1/scans", {"code": code, "amount": 390}, till, expect=(200,))
+        client.request(
+            "POST", "/v1/charges", self.body(code), _auth(state["till"].token, idem=True)
+        )
+
+
+class TopUp:
+    def __init__(self, plan: seed.Plan) -> None:
+        self.plan = plan
+
+    def setup(self, i: int) -> seed.Customer:
+        return self.plan.toppers[i]
+
+    def step(self, client: loadgen.Client, person: seed.Customer) -> None:
+        answer = client.request(
+            "POST", "/v1/wallet/top-ups", {"amount": 500}, _auth(person.token, idem=True)
+        )
+        if answer["status"] != "succeeded":
+            raise loadgen.UnexpectedStatus(f"top-up {answer['status']}")
+
+
+class Transfer:
+    def __init__(self, plan: seed.Plan) -> None:
+        self.plan = plan
+
+    def setup(self, i: int) -> tuple[seed.Customer, seed.Customer]:
+        return self.plan.senders[i], self.plan.receivers[i]
+
+    def step(self, client: loadgen.Client, pair: tuple[seed.Customer, seed.Customer]) -> None:
+        sender, receiver = pair
+        client.request(
+            "POST",
+            "/v1/wallet/transfers",
+            {"to": receiver.id, "amount": 100, "message": "coffee"},
+            _auth(sender.token, idem=True),
+        )
+
+
+class GiftRedemption:
+    """A till redeems the next drink gift of its client's recipient."""
+
+    def __init__(self, plan: seed.Plan, start: int, count: int) -> None:
+        self.plan, self.start, self.count = plan, start, count
+
+    def setup(self, i: int) -> dict[str, Any]:
+        codes = self.plan.gift_codes[i][self.start : self.start + self.count]
+        return {"till": self.plan.tills[i], "codes": iter(codes)}
+
+    def step(self, client: loadgen.Client, state: dict[str, Any]) -> None:
+        code = next(state["codes"])
+        client.request("POST", "/v1/charges", {"code": code}, _auth(state["till"].token, idem=True))
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+def capture_templates(app, plan: seed.Plan, tills: list[seed.Till]) -> list[charge_sql.Template]:  # type: ignore[no-untyped-def]
+    """One template per client: its customer at its till, after one warm-up charge."""
+    client = app.test_client()
+    templates = []
+    for payer, till in zip(plan.payers, tills[: len(plan.payers)], strict=True):
+        warm, code_a, code_b = seed.mint_pay_codes(app, [payer], 3)[0]
+        body = Charge(plan, [], False).body
+        charge_sql.capture_charge(client, till.token, body(warm), uuid.uuid4().hex)
+        key_a, key_b = uuid.uuid4().hex, uuid.uuid4().hex
+        a, started_a = charge_sql.capture_charge(client, till.token, body(code_a), key_a)
+        b, _ = charge_sql.capture_charge(client, till.token, body(code_b), key_b)
+        templates.append(
+            charge_sql.build_template(
+                a,
+                b,
+                hash_a=hashlib.sha256(code_a.encode()).hexdigest(),
+                key_a=key_a,
+                started_a=started_a,
+                hash_b=hashlib.sha256(code_b.encode()).hexdigest(),
+                key_b=key_b,
+            )
+        )
+    return templates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_HTTP_PG_URL", PG_URL))
+    parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--workers", type=int, default=8, help="gunicorn workers (sync)")
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--threads", type=int, default=8, help="clients per process")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--rate", type=float, default=20.0, help="fixed rate, operations/s")
+    parser.add_argument("--stores", type=int, default=50)
+    parser.add_argument("--gifts", type=int, default=80, help="drink gifts per client")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+
+    clients = args.processes * args.threads
+    print(f"load average at start: {loadavg()}", flush=True)
+    app = seed.make_app(args.pg_url)
+    seed.reset_database(app)
+    started = time.monotonic()
+    plan = seed.seed(app, clients=clients, stores=args.stores, gifts_per_client=args.gifts)
+    print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
+    templates = capture_templates(app, plan, plan.tills)
+    busy_templates = capture_templates(app, plan, plan.busy_tills)
+    print("statements of one charge (captured at the driver):")
+    print("  " + templates[0].describe().replace("\n", "\n  "), flush=True)
+
+    dsn = args.pg_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    env = seed.server_env(args.pg_url, args.redis_url)
+    subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
+    app_server = start_server("wsgi:app", APP_PORT, args.workers, env, ROOT, "/health")
+    bare_server = start_server(
+        "bare_app:app", BARE_PORT, args.workers, env, ROOT / "bench", "/health"
+    )
+    per_code = int(args.duration * 600 / clients) + 50  # more than a client can charge
+
+    results: list[loadgen.Result] = []
+    loads: dict[str, str] = {}
+
+    def measure(name: str, factory: Any, url: str, rate: float | None) -> loadgen.Result:
+        result = loadgen.run(
+            name,
+            factory,
+            url,
+            processes=args.processes,
+            threads=args.threads,
+            duration=args.duration,
+            rate=rate,
+        )
+        loads[f"{name} {result.mode}"] = loadavg()
+        print(f"{result.line()}  load {loads[f'{name} {result.mode}']}", flush=True)
+        for sample in result.error_samples[:3]:
+            print(f"    error: {sample}")
+        results.append(result)
+        return result
+
+    gift_start = 0
+    try:
+        # Unmeasured: every worker imports what a charge needs and fills its pools.
+        codes = seed.mint_pay_codes(app, plan.payers, per_code)
+        for factory in (lambda: Charge(plan, codes, False), lambda: ScanCharge(plan, [], False)):
+            loadgen.run(
+                "warm-up",
+                factory,
+                app_server.url,
+                processes=args.processes,
+                threads=args.threads,
+                duration=3,
+            )
+        for rate in (None, args.rate):
+            measure("bare", Bare, bare_server.url, rate)
+            codes = seed.mint_pay_codes(app, plan.payers, per_code)
+            measure("charge", lambda c=codes: Charge(plan, c, False), app_server.url, rate)
+            codes = seed.mint_pay_codes(app, plan.payers, per_code)
+            measure("raw SQL charge", lambda c=codes: RawCharge(dsn, templates, c), "", rate)
+            codes = seed.mint_pay_codes(app, plan.payers, per_code)
+            measure(
+                "charge, busy store", lambda c=codes: Charge(plan, c, True), app_server.url, rate
+            )
+            codes = seed.mint_pay_codes(app, plan.payers, per_code)
+            measure(
+                "raw SQL charge, busy store",
+                lambda c=codes: RawCharge(dsn, busy_templates, c),
+                "",
+                rate,
+            )
+            measure(
+                "scan -> charge (3 requests)",
+                lambda: ScanCharge(plan, [], False),
+                app_server.url,
+                rate,
+            )
+            measure("top-up", lambda: TopUp(plan), app_server.url, rate)
+            measure("transfer", lambda: Transfer(plan), app_server.url, rate)
+            half = args.gifts // 2
+            measure(
+                "gift redemption",
+                lambda s=gift_start, n=half: GiftRedemption(plan, s, n),
+                app_server.url,
+                rate,
+            )
+            gift_start += half
+    finally:
+        app_server.stop()
+        bare_server.stop()
+
+    report(results, loads, args)
+
+
+def report(results: list[loadgen.Result], loads: dict[str, str], args: argparse.Namespace) -> None:
+    by = {(r.name, r.mode != "closed loop"): r for r in results}
+
+    def rps(name: str) -> float:
+        return by[(name, False)].rps
+
+    def p99(name: str) -> float:
+        return by[(name, True)].pct(99)
+
+    ratios = {
+        "charge / bare (req/s)": rps("charge") / rps("bare"),
+        "charge / raw SQL charge (charges/s)": rps("charge") / rps("raw SQL charge"),
+        "busy store / many stores (charges/s)": rps("charge, busy store") / rps("charge"),
+        "raw SQL: busy / many": rps("raw SQL charge, busy store") / rps("raw SQL charge"),
+        "scan->charge requests/s / bare": 3 * rps("scan -> charge (3 requests)") / rps("bare"),
+        "charge p99 / bare p99 at the fixed rate": p99("charge") / p99("bare"),
+        "charge p99 / raw SQL p99 at the fixed rate": p99("charge") / p99("raw SQL charge"),
+    }
+    print()
+    print(
+        f"gunicorn {' '.join(gunicorn_args(args.workers))}; {args.processes * args.threads} "
+        f"clients; {args.duration:g} s per measurement; fixed rate {args.rate:g} operations/s"
+    )
+    print("| scenario | mode | ops/s | p50 ms | p99 ms | p99.9 ms | n | errors | load avg |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        print(
+            f"| {r.name} | {r.mode} | {r.rps:.1f} | {r.pct(50):.1f} | {r.pct(99):.1f} | "
+            f"{r.pct(99.9):.1f} | {r.count} | {r.errors} | {loads[f'{r.name} {r.mode}']} |"
+        )
+    print()
+    for name, value in ratios.items():
+        print(f"{name:<45} {value * 100:6.1f}%")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(
+                {
+                    "results": [
+                        {**r.as_dict(), "load": loads[f"{r.name} {r.mode}"]} for r in results
+                    ],
+                    "ratios": ratios,
+                    "workers": args.workers,
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
