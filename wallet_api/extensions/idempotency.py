@@ -8,6 +8,12 @@ the response, so it is either committed with its effects or not at all:
 * two requests racing with one key -> the second waits on the unique index (PostgreSQL) or
   the write lock (SQLite) and then replays the first one's response.
 
+The key is claimed with one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (Core, not the
+ORM: this runs before every charge): a new key costs that statement and the final UPDATE with
+the response; only a key that exists already is read back. On PostgreSQL the insert waits for
+a racing transaction holding the same key: if it commits, nothing is inserted and its answer
+is replayed; if it rolls back, this request claims the key and runs.
+
 A request that fails (4xx) rolls back with its key, so a corrected retry may use it again.
 Keys are scoped per principal and kept at least 24 hours (``wallet-api idempotency purge``).
 """
@@ -23,8 +29,8 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, make_response, request
-from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Integer, Row, String, Text, UniqueConstraint, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wallet_api.clock import utcnow
@@ -76,7 +82,7 @@ def _read_key() -> str:
     return key
 
 
-def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
+def _replay(record: Row[Any], fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body or endpoint."
@@ -90,10 +96,31 @@ def _replay(record: IdempotencyKey, fingerprint: str) -> Response:
     return response
 
 
-def _find(scope: str, key: str) -> IdempotencyKey | None:
-    return db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+_keys = IdempotencyKey.__table__
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def _claim(scope: str, key: str, fingerprint: str) -> int | None:
+    """The new key row's id, or None when the key exists (committed by another request)."""
+    insert = _INSERTS[db.session.get_bind().dialect.name]
+    statement = (
+        insert(_keys)
+        .values(scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[_keys.c.scope, _keys.c.key])
+        .returning(_keys.c.id)
     )
+    return db.session.execute(statement).scalar_one_or_none()
+
+
+def _find(scope: str, key: str) -> Row[Any] | None:
+    return db.session.execute(
+        select(
+            _keys.c.fingerprint,
+            _keys.c.response_status,
+            _keys.c.response_body,
+            _keys.c.response_location,
+        ).where(_keys.c.scope == scope, _keys.c.key == key)
+    ).one_or_none()
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,25 +129,23 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         key = _read_key()
         scope = current_principal().scope
         fingerprint = _fingerprint()
-        existing = _find(scope, key)
-        if existing is not None:
-            return _replay(existing, fingerprint)
-        record = IdempotencyKey(scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow())
-        db.session.add(record)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            # Another request with this key committed first; it holds the answer.
-            db.session.rollback()
+        record_id = _claim(scope, key, fingerprint)
+        if record_id is None:
             existing = _find(scope, key)
-            if existing is None:  # pragma: no cover - the winner rolled back meanwhile
-                raise
+            if existing is None:  # pragma: no cover - deleted (purged) in between
+                raise RuntimeError("An Idempotency-Key vanished while it was being claimed.")
             return _replay(existing, fingerprint)
         response = make_response(view(*args, **kwargs))
-        record.response_status = response.status_code
-        record.response_body = response.get_data(as_text=True)
-        record.response_location = response.headers.get("Location")
-        record.completed_at = utcnow()
+        db.session.execute(
+            update(_keys)
+            .where(_keys.c.id == record_id)
+            .values(
+                response_status=response.status_code,
+                response_body=response.get_data(as_text=True),
+                response_location=response.headers.get("Location"),
+                completed_at=utcnow(),
+            )
+        )
         return response
 
     return wrapper
