@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from wallet_api.audit.service import record_event
 from wallet_api.blends import service as blends
@@ -98,6 +98,10 @@ def sale_meta(
     }
 
 
+_charges = Charge.__table__
+_charge_lines = ChargeLine.__table__
+
+
 def record_charge(
     principal: Principal,
     store: Store,
@@ -118,45 +122,56 @@ def record_charge(
     ``customer_id`` is the wallet that paid, which is where refunds go: the customer's
     own for "pay", the allowance owner's, the giver's for a gift.
     """
-    charge = Charge(
-        id=charge_id,
-        # The objects themselves, not only their ids: the receipt shows the store and the
-        # (no) refunds, and set here they need no SELECT when the response is written (the
-        # store row could have left the session's weakly-held identity map by then).
+    row = {
+        "id": charge_id,
+        "store_id": store.id,
+        "customer_id": customer_id,
+        "drinker_id": scanned.customer_id,
+        "kind": scanned.kind,
+        "code_source": scanned.source,
+        "code_source_id": scanned.source_id,
+        "device_id": principal.id if principal.kind == DEVICE else None,
+        "staff_user_id": None if principal.kind == DEVICE else principal.id,
+        "amount": amount,
+        "discount": discount,
+        "offers": list(offers),
+        "points_earned": points_earned,
+        "currency": currency,
+        "refunded_amount": 0,
+        "ledger_transaction_id": transaction.public_id,
+        "created_at": utcnow(),
+    }
+    line_rows = [
+        {
+            "charge_id": charge_id,
+            "position": position,
+            "kind": line.kind,
+            "item_id": line.item_id,
+            "name": line.name,
+            "size": line.size,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+        }
+        for position, line in enumerate(lines)
+    ]
+    # Core inserts, not the unit of work: one statement for the charge, one executemany for
+    # its lines, on the money path of every charge. Nothing else in the request holds the
+    # charge as an ORM object (others refer to it by id); a later read gets it from the table.
+    db.session.execute(insert(_charges), row)
+    if line_rows:
+        db.session.execute(insert(_charge_lines), line_rows)
+    # What the handler left pending is written now, as before, so that its errors surface
+    # in the handler and not at the commit after the response was built.
+    db.session.flush()
+    # The receipt the response serialises, built from what was written rather than read
+    # back: never added to the session, so it is not written twice. It holds the store and
+    # the (no) refunds, which the response shows.
+    return Charge(
+        **row,
         store=store,
         refunds=[],
-        store_id=store.id,
-        customer_id=customer_id,
-        drinker_id=scanned.customer_id,
-        kind=scanned.kind,
-        code_source=scanned.source,
-        code_source_id=scanned.source_id,
-        device_id=principal.id if principal.kind == DEVICE else None,
-        staff_user_id=None if principal.kind == DEVICE else principal.id,
-        amount=amount,
-        discount=discount,
-        offers=list(offers),
-        points_earned=points_earned,
-        currency=currency,
-        refunded_amount=0,
-        ledger_transaction_id=transaction.public_id,
-        created_at=utcnow(),
-        lines=[
-            ChargeLine(
-                position=position,
-                kind=line.kind,
-                item_id=line.item_id,
-                name=line.name,
-                size=line.size,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
-            for position, line in enumerate(lines)
-        ],
+        lines=[ChargeLine(**line) for line in line_rows],
     )
-    db.session.add(charge)
-    db.session.flush()
-    return charge
 
 
 def charge_ref(charge: Charge) -> dict[str, Any]:
