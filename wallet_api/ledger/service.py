@@ -143,6 +143,32 @@ def system_account(kind: AccountKind, store_id: uuid.UUID | None = None) -> Acco
     return _get_or_create(key, kind=kind, unit=unit, store_id=store_id, balance=None)
 
 
+_accounts = Account.__table__
+
+
+def _account_id(key: str) -> int | None:
+    # A Core SELECT of the id alone: on a charge's path the caller needs nothing else, and a
+    # whole ORM row costs more CPU than the statement. Read in this transaction every time,
+    # never cached (see ``_system_accounts``: an id from a transaction that rolls back).
+    return db.session.execute(select(_accounts.c.id).where(_accounts.c.key == key)).scalar()
+
+
+def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> int:
+    """The id of ``system_account(kind, store_id)``, opening the account if need be."""
+    if kind in CUSTOMER_KINDS:
+        raise ValueError(f"{kind} is a customer account")
+    unit = POINTS_UNIT if kind is AccountKind.POINTS_ISSUED else currency()
+    key = f"{kind.value}:{store_id}" if store_id else f"{kind.value}:{unit}"
+    account_id = _account_id(key)
+    return account_id if account_id is not None else system_account(kind, store_id).id
+
+
+def points_account_id(user_id: uuid.UUID) -> int:
+    """The id of ``points_account(user_id)``, opening the account if need be."""
+    account_id = _account_id(f"points:{user_id}")
+    return account_id if account_id is not None else points_account(user_id).id
+
+
 def close_account(account: Account) -> None:
     account.is_closed = True
 

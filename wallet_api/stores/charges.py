@@ -219,12 +219,12 @@ def _charge_wallet(
         offer_bonus_points=offers.bonus_points,
     )
     # The store sells at menu prices; the chain's promotions account pays the discount.
-    legs = [Leg(ledger.system_account(AccountKind.STORE_SALES, store.id).id, subtotal)]
+    legs = [Leg(ledger.system_account_id(AccountKind.STORE_SALES, store.id), subtotal)]
     if paid:
         legs.append(Leg(wallet.id, -paid))
     if offers.discount_cents:
-        promotions = ledger.system_account(AccountKind.PROMOTIONS)
-        legs.append(Leg(promotions.id, -offers.discount_cents))
+        promotions = ledger.system_account_id(AccountKind.PROMOTIONS)
+        legs.append(Leg(promotions, -offers.discount_cents))
     transaction = ledger.post_transaction(
         "charge",
         legs,
