@@ -24,6 +24,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
+from typing import Any
 
 import pyotp
 import qrcode
@@ -31,7 +32,7 @@ import qrcode.constants
 from flask import current_app
 from qrcode.image.svg import SvgPathImage
 from qrcode.util import MODE_ALPHA_NUM, QRData
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 
 from wallet_api.allowances import service as allowances
 from wallet_api.auth.models import User
@@ -95,7 +96,7 @@ def pay_code_text(pay_code_id: uuid.UUID) -> str:
     return derive_code(PAY_CODE_PREFIX, "pay-code", pay_code_id.bytes)
 
 
-def _check_live(code: PayCode, now: datetime) -> None:
+def _check_live(code: PayCode | Row[Any], now: datetime) -> None:
     if code.used_at is not None:
         raise CodeAlreadyUsed("This code was already used; ask for a new one.")
     if code.expires_at <= now:
@@ -159,8 +160,31 @@ def live_pay_code_text(user: User, pay_code_id: uuid.UUID) -> str:
     return pay_code_text(code.id)
 
 
+_pay_codes = PayCode.__table__
+# Core, not ORM objects: a charge reads the code and marks it used, nothing else.
+_LIVE_CODE_BY_HASH = select(
+    _pay_codes.c.id,
+    _pay_codes.c.user_id,
+    _pay_codes.c.expires_at,
+    _pay_codes.c.used_at,
+    _pay_codes.c.allowance_id,
+).where(_pay_codes.c.code_hash == bindparam("code_hash"))
+_CODE_STATE = select(_pay_codes.c.used_at, _pay_codes.c.expires_at).where(
+    _pay_codes.c.id == bindparam("code_id")
+)
+_MARK_USED = (
+    update(_pay_codes)
+    .where(
+        _pay_codes.c.id == bindparam("code_id"),
+        _pay_codes.c.used_at.is_(None),
+        _pay_codes.c.expires_at > bindparam("now"),
+    )
+    .values(used_at=bindparam("now"))
+)
+
+
 def resolve_pay_code(text: str) -> ScannedCode:
-    code = db.session.scalar(select(PayCode).where(PayCode.code_hash == code_hash(text)))
+    code = db.session.execute(_LIVE_CODE_BY_HASH, {"code_hash": code_hash(text)}).one_or_none()
     if code is None:
         raise CodeUnknown("This code is not known.")
     _check_live(code, utcnow())
@@ -170,15 +194,9 @@ def resolve_pay_code(text: str) -> ScannedCode:
         # changes the row; the others wait for its row lock (PostgreSQL) or the write lock
         # (SQLite), then match nothing. If the winner rolls back, the next one wins.
         now = utcnow()
-        result = db.session.execute(
-            update(PayCode)
-            .where(PayCode.id == code.id, PayCode.used_at.is_(None), PayCode.expires_at > now)
-            .values(used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        result = db.session.execute(_MARK_USED, {"code_id": code.id, "now": now})
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            db.session.refresh(code)
-            _check_live(code, now)
+            _check_live(db.session.execute(_CODE_STATE, {"code_id": code.id}).one(), now)
             raise CodeAlreadyUsed("This code was already used.")
 
     scanned = ScannedCode(
