@@ -52,7 +52,7 @@ from wallet_api.ledger.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from wallet_api.ledger.statements import statements_for
+from wallet_api.ledger.statements import Locked, statements_for
 
 
 @dataclass(frozen=True)
@@ -194,23 +194,24 @@ def _system_accounts_for(ids: Iterable[int]) -> dict[int, _SystemAccount]:
     return found
 
 
-def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Account]:
+def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Locked]:
     """Lock customer accounts in ascending id order (``FOR NO KEY UPDATE`` on PostgreSQL).
 
     On SQLite the request already holds the database's write lock (BEGIN IMMEDIATE).
-    Returns the locked accounts with fresh balances; system account ids are ignored.
+    Returns the locked rows with fresh balances; system account ids are ignored. It sends
+    the posting's own lock statement (no ORM load: this runs on every charge), and
+    ``Account`` objects this session holds are brought up to date with the locked rows.
     """
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    stmt = (
-        select(Account)
-        .where(Account.id.in_(wanted), Account.balance.is_not(None))
-        .order_by(Account.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
-    return {a.id: a for a in db.session.scalars(stmt)}
+    # Pending ORM changes (an account closed or opened in this request) first, as the
+    # ORM's autoflush did before its SELECT.
+    db.session.flush()
+    locked = statements_for(db.session.connection()).lock_customers(wanted)
+    for row in locked.values():
+        _refresh_loaded_account(row.id, row.balance, row.version, is_closed=row.is_closed)
+    return locked
 
 
 def post_transaction(
@@ -324,12 +325,16 @@ def post_transaction(
     return transaction
 
 
-def _refresh_loaded_account(account_id: int, balance: int, version: int) -> None:
+def _refresh_loaded_account(
+    account_id: int, balance: int, version: int, *, is_closed: bool | None = None
+) -> None:
     """Keep an Account already loaded in this session in step with the row."""
     loaded = db.session.identity_map.get(identity_key(Account, account_id))
     if loaded is not None:
         set_committed_value(loaded, "balance", balance)
         set_committed_value(loaded, "version", version)
+        if is_closed is not None:
+            set_committed_value(loaded, "is_closed", is_closed)
 
 
 def transfer(
