@@ -97,19 +97,20 @@ def _replay(record: Row[Any], fingerprint: str) -> Response:
 
 
 _keys = IdempotencyKey.__table__
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Built once per dialect: the statement runs before every money-moving request.
+_CLAIMS = {
+    name: insert(_keys)
+    .on_conflict_do_nothing(index_elements=[_keys.c.scope, _keys.c.key])
+    .returning(_keys.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def _claim(scope: str, key: str, fingerprint: str) -> int | None:
     """The new key row's id, or None when the key exists (committed by another request)."""
-    insert = _INSERTS[db.session.get_bind().dialect.name]
-    statement = (
-        insert(_keys)
-        .values(scope=scope, key=key, fingerprint=fingerprint, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=[_keys.c.scope, _keys.c.key])
-        .returning(_keys.c.id)
-    )
-    return db.session.execute(statement).scalar_one_or_none()
+    statement = _CLAIMS[db.session.get_bind().dialect.name]
+    values = {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": utcnow()}
+    return db.session.execute(statement, values).scalar_one_or_none()
 
 
 def _find(scope: str, key: str) -> Row[Any] | None:
