@@ -26,19 +26,23 @@ def award_points_for_charge(
     store_id: uuid.UUID | None,
     at: datetime,
     offer_bonus_points: int = 0,
+    new_charge: bool = False,
 ) -> int:
     """Record a paid charge towards the tier and credit its points; returns points earned.
 
     points = floor(base x (tier multiplier % + tenure bonus %) / 100) + offer bonus, where
     base = floor(amount_cents x points_per_euro / 100). The charge counts towards the tier
     first, so the charge that reaches a tier already earns at its rate. A charge earns once:
-    calling again with the same ``charge_id`` returns the first answer.
+    calling again with the same ``charge_id`` returns the first answer. ``new_charge``: the
+    caller minted ``charge_id`` in this transaction, so it cannot have earned yet and the
+    look-up is skipped (the unique ``charge_id`` of a spend would refuse a second row anyway).
     """
     if amount_cents < 0 or offer_bonus_points < 0:
         raise ValueError("amounts and bonus points are not negative")
-    existing = db.session.scalar(select(Spend).where(Spend.charge_id == charge_id))
-    if existing is not None:
-        return existing.points_earned
+    if not new_charge:
+        existing = db.session.scalar(select(Spend).where(Spend.charge_id == charge_id))
+        if existing is not None:
+            return existing.points_earned
     rules = current_rules()
     user = _customer(user_id)
     member = _ensure_member(user_id, at)
