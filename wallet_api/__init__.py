@@ -10,7 +10,6 @@ from typing import Any
 import psycopg
 from flask import Flask, Response, current_app, request
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from wallet_api.config import Settings
@@ -174,8 +173,3 @@ def _register_request_hooks(app: Flask) -> None:
         if response.mimetype in ("application/json", "application/problem+json"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-
-def database_ready() -> bool:
-    db.session.execute(text("SELECT 1"))
-    return True

@@ -745,10 +745,6 @@ def _mean() -> Any:
     )
 
 
-def global_mean() -> float:
-    return float(db.session.scalar(select(_mean())))
-
-
 def _window_sum(column: Any, blend_id: Any, since: date) -> Any:
     """The sum of a daily count over the window: a range of the primary key, per blend."""
     return (

@@ -158,10 +158,6 @@ def current_principal() -> Principal:
     return principal
 
 
-def optional_principal() -> Principal | None:
-    return g.get("principal")
-
-
 def principal_key() -> str:
     """A rate-limit key: the device or person behind the bearer token, else the address.
 

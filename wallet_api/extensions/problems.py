@@ -81,10 +81,6 @@ class ValidationFailed(Unprocessable):
     code, title = "validation_error", "The request is not valid"
 
 
-class RateLimited(ApiError):
-    status, code, title = 429, "rate_limited", "Too many requests"
-
-
 class DatabaseUnavailable(ApiError):
     """The database cannot be reached or answered a transient error (a restart, a lost
     connection, a deadlock broken by the server, no pooled connection free in time).

@@ -365,10 +365,6 @@ def balance_of(account: Account) -> int:
     return int(total or 0)
 
 
-def account_by_key(key: str) -> Account | None:
-    return db.session.scalar(select(Account).where(Account.key == key))
-
-
 def get_transaction(public_id: uuid.UUID) -> LedgerTransaction | None:
     return db.session.scalar(
         select(LedgerTransaction).where(LedgerTransaction.public_id == public_id)
