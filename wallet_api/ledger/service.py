@@ -135,11 +135,16 @@ def points_account(user_id: uuid.UUID) -> Account:
     )
 
 
-def system_account(kind: AccountKind, store_id: uuid.UUID | None = None) -> Account:
+def _system_key(kind: AccountKind, store_id: uuid.UUID | None) -> tuple[str, str]:
+    """The account key and unit of a system account: one per store, or one per unit."""
     if kind in CUSTOMER_KINDS:
         raise ValueError(f"{kind} is a customer account")
     unit = POINTS_UNIT if kind is AccountKind.POINTS_ISSUED else currency()
-    key = f"{kind.value}:{store_id}" if store_id else f"{kind.value}:{unit}"
+    return (f"{kind.value}:{store_id}" if store_id else f"{kind.value}:{unit}"), unit
+
+
+def system_account(kind: AccountKind, store_id: uuid.UUID | None = None) -> Account:
+    key, unit = _system_key(kind, store_id)
     return _get_or_create(key, kind=kind, unit=unit, store_id=store_id, balance=None)
 
 
@@ -155,11 +160,7 @@ def _account_id(key: str) -> int | None:
 
 def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> int:
     """The id of ``system_account(kind, store_id)``, opening the account if need be."""
-    if kind in CUSTOMER_KINDS:
-        raise ValueError(f"{kind} is a customer account")
-    unit = POINTS_UNIT if kind is AccountKind.POINTS_ISSUED else currency()
-    key = f"{kind.value}:{store_id}" if store_id else f"{kind.value}:{unit}"
-    account_id = _account_id(key)
+    account_id = _account_id(_system_key(kind, store_id)[0])
     return account_id if account_id is not None else system_account(kind, store_id).id
 
 
@@ -339,15 +340,18 @@ def _refresh_loaded_account(
 
 def transfer(
     kind: str,
-    source: Account,
-    destination: Account,
+    source: Account | int,
+    destination: Account | int,
     amount: int,
     **kwargs: Any,
 ) -> LedgerTransaction:
-    """The common two-leg case: ``amount`` from ``source`` to ``destination``."""
+    """The common two-leg case: ``amount`` from ``source`` to ``destination`` (accounts or
+    their ids: a caller that only needs the ids need not load the rows)."""
     if type(amount) is not int or amount <= 0:
         raise UnbalancedTransaction("a transfer amount is a positive integer")
-    return post_transaction(kind, [Leg(source.id, -amount), Leg(destination.id, amount)], **kwargs)
+    source_id = source if isinstance(source, int) else source.id
+    destination_id = destination if isinstance(destination, int) else destination.id
+    return post_transaction(kind, [Leg(source_id, -amount), Leg(destination_id, amount)], **kwargs)
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -13,9 +13,7 @@ from wallet_api.auth.models import User
 from wallet_api.extensions import db
 from wallet_api.extensions.problems import NotFound
 from wallet_api.ledger import service as ledger
-from wallet_api.ledger.errors import UnbalancedTransaction
 from wallet_api.ledger.models import AccountKind
-from wallet_api.ledger.service import Leg
 from wallet_api.social import service as social
 
 
@@ -62,16 +60,7 @@ def _move_points(
     mine = ledger.points_account_id(user_id)
     issued = ledger.system_account_id(AccountKind.POINTS_ISSUED)
     source, destination = (issued, mine) if points > 0 else (mine, issued)
-    amount = abs(points)
-    if amount == 0:
-        raise UnbalancedTransaction("a transfer amount is a positive integer")
-    ledger.post_transaction(
-        kind,
-        [Leg(source, -amount), Leg(destination, amount)],
-        memo=memo,
-        meta=meta,
-        event_at=at,
-    )
+    ledger.transfer(kind, source, destination, abs(points), memo=memo, meta=meta, event_at=at)
 
 
 def points_balance(user_id: uuid.UUID) -> int:
