@@ -119,6 +119,20 @@ def make_app(database_url: str, redis_url: str | None = None):  # type: ignore[n
     return create_app(None if redis_url else {"RATELIMIT_ENABLED": False})
 
 
+def _create_database_if_missing(url) -> None:  # type: ignore[no-untyped-def]
+    """Each script runs alone too, so it makes its own database on first use."""
+    import psycopg
+
+    server = url.set(drivername="postgresql", database="postgres")
+    conninfo = server.render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)
+        ).fetchone()
+        if found is None:
+            connection.execute(f'CREATE DATABASE "{url.database}"')
+
+
 def reset_database(app) -> None:  # type: ignore[no-untyped-def]
     """Drop the schema and migrate afresh (the database name must contain 'bench')."""
     from flask_migrate import upgrade
@@ -130,6 +144,7 @@ def reset_database(app) -> None:  # type: ignore[no-untyped-def]
         if "bench" not in url:
             raise SystemExit(f"refusing to wipe a database whose name lacks 'bench': {url}")
         if db.engine.dialect.name == "postgresql":
+            _create_database_if_missing(db.engine.url)
             with db.engine.begin() as connection:
                 connection.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
                 connection.exec_driver_sql("CREATE SCHEMA public")

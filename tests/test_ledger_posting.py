@@ -183,3 +183,60 @@ def test_an_account_opened_by_a_refused_posting_is_not_remembered(ctx):
     db.session.commit()
     assert ledger.balance_of(points) == 8
     assert all(check.ok for check in ledger.verify_ledger())
+
+
+# A transaction remembers the customer accounts it has locked (a charge locks the wallet
+# before loyalty and posts to it after) and the account ids it has preloaded. These check
+# that what it remembers is never stale.
+
+
+def test_a_wallet_closed_after_it_was_locked_is_refused(ctx):
+    anna, ben = ctx["anna"], ctx["ben"]
+    ledger.lock_customer_accounts([anna.id, ben.id])
+    ledger.close_account(anna)
+    with pytest.raises(AccountClosed):
+        ledger.transfer("charge", anna, ben, 100)
+
+
+def test_postings_after_the_lock_see_each_others_balances(ctx):
+    anna, ben = ctx["anna"], ctx["ben"]
+    ledger.lock_customer_accounts([anna.id, ben.id])
+    ledger.transfer("transfer", anna, ben, 600)
+    with pytest.raises(InsufficientFunds):
+        ledger.transfer("transfer", anna.id, ben.id, 500)  # 400 left, not 1000
+    ledger.transfer("transfer", anna.id, ben.id, 400)
+    db.session.commit()
+    assert (ledger.balance_of(anna), ledger.balance_of(ben)) == (0, 1000)
+    assert all(check.ok for check in ledger.verify_ledger())
+
+
+def test_a_rolled_back_savepoint_takes_its_postings_out_of_what_is_remembered(ctx):
+    anna, ben = ctx["anna"], ctx["ben"]
+    ledger.lock_customer_accounts([anna.id, ben.id])
+    savepoint = db.session.begin_nested()
+    ledger.transfer("transfer", anna, ben, 700)
+    savepoint.rollback()
+    # The rows are back at 1000 and 0; a posting must not start from 300 and 700.
+    ledger.transfer("transfer", anna.id, ben.id, 900)
+    db.session.commit()
+    assert (ledger.balance_of(anna), ledger.balance_of(ben)) == (100, 900)
+    assert all(check.ok for check in ledger.verify_ledger())
+
+
+def test_preloaded_account_ids_are_those_of_the_accounts(ctx):
+    store_id = uuid.uuid4()
+    sales = ledger.system_account(AccountKind.STORE_SALES, store_id)
+    db.session.commit()
+    user_id = ctx["anna"].user_id
+    ledger.preload_account_ids(
+        [
+            ledger.system_account_key(AccountKind.STORE_SALES, store_id),
+            ledger.points_account_key(user_id),  # not opened yet: opened on first use
+        ]
+    )
+    assert ledger.system_account_id(AccountKind.STORE_SALES, store_id) == sales.id
+    points_id = ledger.points_account_id(user_id)
+    assert points_id == ledger.points_account(user_id).id
+    db.session.rollback()
+    # The rolled-back points account is not remembered by the next transaction.
+    assert ledger.points_account_id(user_id) == ledger.points_account(user_id).id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -253,3 +254,27 @@ def test_rules_can_be_changed_per_app(api, app, monkeypatch):
     _at(0)
     gus = api.register("Gus")
     assert charge(app, gus, 5_00)[1] == 100
+
+
+def test_a_spend_written_in_the_same_transaction_counts_at_once(api, app):
+    """A transaction reads a locked member's qualifying spend once per moment (a charge
+    evaluates the tier for its offers and again for its points); a spend it writes after
+    that must count in the next evaluation, not the sum it read before."""
+    from wallet_api.clock import utcnow
+    from wallet_api.extensions import db
+
+    _at(0)
+    anna = api.register("Anna")
+    charge(app, anna, 1_00)  # her member row and points account exist from here
+    _at(1)
+    loyalty = service()
+    with app.app_context():
+        at = utcnow()
+        assert loyalty.current_tier(uid(anna), at).value == "green"
+        loyalty.award_points_for_charge(
+            uid(anna), charge_id=uuid.uuid4(), amount_cents=200_00, store_id=None, at=at
+        )
+        status = loyalty.loyalty_status(uid(anna), at)
+        assert status["qualifying_spend_cents"] == 201_00
+        assert (status["tier"].value, status["protected_until"]) == ("silver", None)
+        db.session.commit()

@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, mapped_column
 
 from wallet_api.clock import utcnow
 
@@ -100,6 +100,28 @@ def locked(model: type[M], ident: object) -> M | None:
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
+
+
+# --- what a transaction already knows -----------------------------------------------
+# Rows a transaction holds locked cannot change under it but for its own writes, so what it
+# read of them stays true until it ends: a charge uses that not to read the wallet and the
+# loyalty member twice. Each such memo is a dict under a name in the session's ``info``;
+# all of them go when the transaction or a savepoint ends (a savepoint's rollback gives its
+# locks back and undoes its writes).
+_TRANSACTION_MEMOS = "transaction_memos"
+
+
+def transaction_memo(name: str, session: Session | None = None) -> dict[Any, Any]:
+    """The memo ``name`` of ``session``'s (by default the request's) current transaction."""
+    info = (session or db.session).info
+    memos: dict[str, dict[Any, Any]] = info.setdefault(_TRANSACTION_MEMOS, {})
+    return memos.setdefault(name, {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_transaction_memos(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_TRANSACTION_MEMOS, None)
 
 
 # --- SQLite: real transactions -------------------------------------------------------

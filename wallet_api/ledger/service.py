@@ -21,6 +21,7 @@ Values must be JSON (strings, numbers, lists, dicts): UUIDs are stored as string
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,14 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm import joinedload, make_transient_to_detached, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.database import transaction_memo
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.ledger.errors import (
     AccountClosed,
@@ -52,7 +54,7 @@ from wallet_api.ledger.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from wallet_api.ledger.statements import Locked, statements_for
+from wallet_api.ledger.statements import Locked, PostingStatements, statements_for
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,19 @@ class _SystemAccount:
 # (the session's ``info`` remembers them) until a later session reads them committed.
 _system_accounts: dict[int, _SystemAccount] = {}
 _OPENED_HERE = "ledger_accounts_opened"
+
+# What this transaction already knows (``transaction_memo``), so that a charge does not
+# ask twice (both are on the path of every charge):
+# * ``_LOCKED``: customer accounts it holds the row lock of, as last written. Nobody else
+#   can change a locked row, and this module writes every balance, so the values stay
+#   true until the transaction ends. A posting to accounts all in here skips its lock.
+# * ``_IDS``: account ids by key (``preload_account_ids``).
+_LOCKED = "ledger_locked_accounts"
+_IDS = "ledger_account_ids"
+
+
+def _locked_here() -> dict[int, Locked]:
+    return transaction_memo(_LOCKED)
 
 
 def currency() -> str:
@@ -131,7 +146,11 @@ def wallet_account(user_id: uuid.UUID) -> Account:
 
 def points_account(user_id: uuid.UUID) -> Account:
     return _get_or_create(
-        f"points:{user_id}", kind=AccountKind.POINTS, unit=POINTS_UNIT, user_id=user_id, balance=0
+        points_account_key(user_id),
+        kind=AccountKind.POINTS,
+        unit=POINTS_UNIT,
+        user_id=user_id,
+        balance=0,
     )
 
 
@@ -151,11 +170,40 @@ def system_account(kind: AccountKind, store_id: uuid.UUID | None = None) -> Acco
 _accounts = Account.__table__
 
 
+_IDS_BY_KEY = select(_accounts.c.key, _accounts.c.id).where(
+    _accounts.c.key.in_(bindparam("keys", expanding=True))
+)
+
+
 def _account_id(key: str) -> int | None:
     # A Core SELECT of the id alone: on a charge's path the caller needs nothing else, and a
-    # whole ORM row costs more CPU than the statement. Read in this transaction every time,
-    # never cached (see ``_system_accounts``: an id from a transaction that rolls back).
+    # whole ORM row costs more CPU than the statement. Known for this transaction only,
+    # never cached across (see ``_system_accounts``: an id from a transaction that rolls
+    # back).
+    known: dict[str, int] = transaction_memo(_IDS)
+    if key in known:
+        return known[key]
     return db.session.execute(select(_accounts.c.id).where(_accounts.c.key == key)).scalar()
+
+
+def points_account_key(user_id: uuid.UUID) -> str:
+    return f"points:{user_id}"
+
+
+def system_account_key(kind: AccountKind, store_id: uuid.UUID | None = None) -> str:
+    return _system_key(kind, store_id)[0]
+
+
+def preload_account_ids(keys: Iterable[str]) -> None:
+    """Read the ids of accounts this transaction is about to post to, in one statement.
+
+    ``system_account_id`` and ``points_account_id`` then answer without a statement each.
+    Accounts that do not exist yet are left out; they are opened on first use as before.
+    """
+    wanted = list(dict.fromkeys(keys))
+    if wanted:
+        rows = db.session.execute(_IDS_BY_KEY, {"keys": wanted})
+        transaction_memo(_IDS).update({row.key: row.id for row in rows})
 
 
 def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> int:
@@ -166,12 +214,22 @@ def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> i
 
 def points_account_id(user_id: uuid.UUID) -> int:
     """The id of ``points_account(user_id)``, opening the account if need be."""
-    account_id = _account_id(f"points:{user_id}")
+    account_id = _account_id(points_account_key(user_id))
     return account_id if account_id is not None else points_account(user_id).id
 
 
 def close_account(account: Account) -> None:
     account.is_closed = True
+
+
+@event.listens_for(Account.balance, "set")
+@event.listens_for(Account.version, "set")
+@event.listens_for(Account.is_closed, "set")
+def _account_changed_outside_posting(target: Account, value: Any, *_: Any) -> None:
+    """An account changed through the ORM (closed, say): its locked values are stale now."""
+    session = object_session(target)
+    if session is not None:
+        transaction_memo(_LOCKED, session).pop(target.id, None)
 
 
 # --- posting ---------------------------------------------------------------------------
@@ -210,9 +268,26 @@ def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Locked]:
     # ORM's autoflush did before its SELECT.
     db.session.flush()
     locked = statements_for(db.session.connection()).lock_customers(wanted)
+    _locked_here().update(locked)
     for row in locked.values():
         _refresh_loaded_account(row.id, row.balance, row.version, is_closed=row.is_closed)
     return locked
+
+
+def _lock_for_posting(sql: PostingStatements, account_ids: set[int]) -> dict[int, Locked]:
+    """The customer accounts among ``account_ids``, locked, with their current values.
+
+    When this transaction holds every one of them already (a charge locks the wallet before
+    loyalty runs) and the others are known system accounts, the lock statement is not sent
+    again. Otherwise all of them are locked in
+    one statement as before: re-locking a row this transaction holds never waits.
+    """
+    held = _locked_here()
+    if all(i in held or i in _system_accounts for i in account_ids):
+        return {i: held[i] for i in account_ids if i in held}
+    customers = sql.lock_customers(sorted(account_ids))
+    held.update(customers)
+    return customers
 
 
 def post_transaction(
@@ -239,7 +314,7 @@ def post_transaction(
     # database before the lock reads it; a no-op when there are none.
     db.session.flush()
     sql = statements_for(db.session.connection())
-    customers = sql.lock_customers(sorted(account_ids))
+    customers = _lock_for_posting(sql, account_ids)
     systems = _system_accounts_for(account_ids - customers.keys())
     unknown = account_ids - customers.keys() - systems.keys()
     if unknown:
@@ -314,9 +389,13 @@ def post_transaction(
             }
         )
     sql.insert_entries(rows)
+    held = _locked_here()
     for account_id, account in customers.items():
         version = account.version + 1
         sql.update_balance(account_id, running[account_id], version)
+        held[account_id] = dataclasses.replace(
+            account, balance=running[account_id], version=version
+        )
         _refresh_loaded_account(account_id, running[account_id], version)
 
     transaction = LedgerTransaction(id=transaction_id, **values)

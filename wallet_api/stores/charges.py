@@ -201,6 +201,15 @@ def _charge_wallet(
     # and the creators of the blends ordered) in id order, then points. Refunds and
     # apologies take the wallet first too, so they queue behind a charge, never deadlock.
     ledger.lock_customer_accounts([wallet.id])
+    # The accounts the sale and its points post to, in one statement instead of one each.
+    ledger.preload_account_ids(
+        [
+            ledger.system_account_key(AccountKind.STORE_SALES, store.id),
+            ledger.system_account_key(AccountKind.PROMOTIONS),
+            ledger.system_account_key(AccountKind.POINTS_ISSUED),
+            ledger.points_account_key(customer.id),
+        ]
+    )
     loyalty.lock_members({customer.id, *(creator for _, creator in creators)}, at)
     offers = loyalty.apply_offers(
         customer.id, store_id=store.id, subtotal_cents=subtotal, lines=priced, at=at

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, object_session
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.database import transaction_memo
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.models import (
@@ -70,22 +71,52 @@ def tenure_bonus_pct(member_since: datetime, at: datetime, rules: LoyaltyRules) 
     return min(years * rules.tenure_bonus_pct_per_year, rules.tenure_bonus_max_pct)
 
 
-# Members this session has locked in its current database transaction, by user id. A
-# charge reaches the customer's member row three times (lock order, offers, points); once
-# the row lock is held nobody else can change the row, so the object already loaded is
-# current and reading it again under FOR UPDATE is a wasted round trip. The entry goes
-# when the transaction (or a savepoint, whose rollback gives locks back) ends.
+# What this transaction already knows (``transaction_memo``):
+# * ``_LOCKED_MEMBERS``: members it has locked, by user id. A charge reaches the customer's
+#   member row three times (lock order, offers, points); once the row lock is held nobody
+#   else can change the row, so the object already loaded is current and reading it again
+#   under FOR UPDATE is a wasted round trip.
+# * ``_KNOWN_SPEND``: the qualifying spend of a locked member at a moment, by (user id,
+#   moment). A charge evaluates the tier twice at the same moment (offers, then points)
+#   and the sum over the year's spends is the same both times: spends are written only
+#   under the member's lock, and this session's own writes of a spend forget it.
 _LOCKED_MEMBERS = "loyalty_locked_members"
+_KNOWN_SPEND = "loyalty_known_spend"
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_locked_members(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(_LOCKED_MEMBERS, None)
+def forget_known_spend(session: Session, user_id: uuid.UUID) -> None:
+    """A spend of ``user_id`` was written or changed in this transaction."""
+    known = transaction_memo(_KNOWN_SPEND, session)
+    for key in [k for k in known if k[0] == user_id]:
+        del known[key]
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _spend_added(session: Session, instance: Any) -> None:
+    if isinstance(instance, Spend):
+        forget_known_spend(session, instance.user_id)
+
+
+@event.listens_for(Spend.amount_cents, "set")
+@event.listens_for(Spend.refunded_cents, "set")
+@event.listens_for(Spend.spent_at, "set")
+def _spend_changed(spend: Spend, *_: Any) -> None:
+    session = object_session(spend)
+    if session is not None:
+        forget_known_spend(session, spend.user_id)
+
+
+def _locked_member_spend(member: Member, at: datetime, rules: LoyaltyRules) -> int:
+    """``qualifying_spend`` of a member this transaction has locked, read once per moment."""
+    known = transaction_memo(_KNOWN_SPEND)
+    key = (member.user_id, at)
+    if key not in known:
+        known[key] = qualifying_spend(member.user_id, at, rules)
+    return known[key]  # type: ignore[no-any-return]
 
 
 def _locked_member(user_id: uuid.UUID) -> Member | None:
-    locked: dict[uuid.UUID, Member] = db.session.info.setdefault(_LOCKED_MEMBERS, {})
+    locked: dict[uuid.UUID, Member] = transaction_memo(_LOCKED_MEMBERS)
     member = locked.get(user_id)
     if member is not None:
         return member
@@ -142,7 +173,7 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules, also_spent: int
     and a further drop waits another qualification year. Every change tells the person.
     ``also_spent`` counts a spend at ``at`` that is not written yet (the charge earning).
     """
-    spend = qualifying_spend(member.user_id, at, rules) + also_spent
+    spend = _locked_member_spend(member, at, rules) + also_spent
     earned = tier_for_spend(spend, rules)
     current = member.tier
     first_name = first_name_of(member.user_id)
