@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.catalog.errors import (
@@ -153,15 +153,30 @@ def hide(item: Product | Ingredient) -> None:
 # --- pricing -----------------------------------------------------------------------------
 
 
+_products, _product_prices = Product.__table__, ProductPrice.__table__
+# The product and its price in the size asked, in one statement (Core, built once): this
+# prices every line of every charge.
+_PRODUCT_PRICE = (
+    select(_products.c.id, _products.c.name, _products.c.is_available, _product_prices.c.price)
+    .outerjoin(
+        _product_prices,
+        (_product_prices.c.product_id == _products.c.id)
+        & (_product_prices.c.size == bindparam("size")),
+    )
+    .where(_products.c.id == bindparam("product_id"))
+)
+
+
 def price_product(product_id: uuid.UUID, size: Size | str, quantity: int = 1) -> PricedLine:
-    product = db.session.get(Product, product_id)
+    size = Size(size)
+    product = db.session.execute(
+        _PRODUCT_PRICE, {"product_id": product_id, "size": size}
+    ).one_or_none()
     if product is None or not product.is_available:
         raise ItemUnavailable(
             "This drink is not on the menu.", errors={"product_id": [str(product_id)]}
         )
-    size = Size(size)
-    price = product.price_for(size)
-    if price is None:
+    if product.price is None:
         raise SizeUnavailable(f"{product.name} is not offered in size {size.value}.")
     return PricedLine(
         kind="product",
@@ -169,7 +184,7 @@ def price_product(product_id: uuid.UUID, size: Size | str, quantity: int = 1) ->
         name=product.name,
         size=size.value,
         quantity=quantity,
-        unit_price=price,
+        unit_price=product.price,
         snapshot={"product": product.name, "size": size.value},
     )
 

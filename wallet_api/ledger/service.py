@@ -140,7 +140,11 @@ def open_customer_accounts(user_id: uuid.UUID) -> Account:
 
 def wallet_account(user_id: uuid.UUID) -> Account:
     return _get_or_create(
-        f"wallet:{user_id}", kind=AccountKind.WALLET, unit=currency(), user_id=user_id, balance=0
+        wallet_account_key(user_id),
+        kind=AccountKind.WALLET,
+        unit=currency(),
+        user_id=user_id,
+        balance=0,
     )
 
 
@@ -184,6 +188,10 @@ def _account_id(key: str) -> int | None:
     if key in known:
         return known[key]
     return db.session.execute(select(_accounts.c.id).where(_accounts.c.key == key)).scalar()
+
+
+def wallet_account_key(user_id: uuid.UUID) -> str:
+    return f"wallet:{user_id}"
 
 
 def points_account_key(user_id: uuid.UUID) -> str:
@@ -272,6 +280,32 @@ def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Locked]:
     for row in locked.values():
         _refresh_loaded_account(row.id, row.balance, row.version, is_closed=row.is_closed)
     return locked
+
+
+def lock_wallet(user_id: uuid.UUID) -> Locked:
+    """The customer's wallet, locked as ``lock_customer_accounts`` locks it, found by its key.
+
+    For a charge, which needs the wallet's id, unit and balance under the lock anyway: one
+    statement where loading the account and then locking it took two.
+    """
+    db.session.flush()
+    locked = statements_for(db.session.connection()).lock_customer_by_key(
+        wallet_account_key(user_id)
+    )
+    if locked is None:  # no wallet yet: open it
+        account = wallet_account(user_id)
+        return lock_customer_accounts([account.id])[account.id]
+    _locked_here()[locked.id] = locked
+    _refresh_loaded_account(locked.id, locked.balance, locked.version, is_closed=locked.is_closed)
+    return locked
+
+
+def locked_balance(account_id: int) -> int:
+    """The balance of a customer account this transaction has locked, after its postings."""
+    held = _locked_here().get(account_id)
+    if held is None:  # forgotten at a savepoint's end: read it under the lock again
+        held = lock_customer_accounts([account_id])[account_id]
+    return held.balance
 
 
 def _lock_for_posting(sql: PostingStatements, account_ids: set[int]) -> dict[int, Locked]:

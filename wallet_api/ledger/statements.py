@@ -1,8 +1,8 @@
-"""The four statements of a posting, for ``ledger.service.post_transaction`` only.
+"""The statements of a posting, for ``wallet_api.ledger.service`` only.
 
-A posting is: lock the customer accounts, insert the transaction, insert its entries,
-update the cached balances. The rules between them live in the service; this module only
-talks to the database, in two interchangeable ways:
+A posting is: lock the customer accounts (by id, or a wallet by its key), insert the
+transaction, insert its entries, update the cached balances. The rules between them live
+in the service; this module only talks to the database, in two interchangeable ways:
 
 * :class:`PsycopgStatements` on PostgreSQL: fixed SQL on the psycopg connection that the
   session's transaction already holds (same transaction, same locks). Profiling showed
@@ -45,6 +45,8 @@ class Locked:
 class PostingStatements(Protocol):
     def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]: ...
 
+    def lock_customer_by_key(self, key: str) -> Locked | None: ...
+
     def insert_transaction(self, values: dict[str, Any]) -> int: ...
 
     def insert_entries(self, rows: list[dict[str, Any]]) -> None: ...
@@ -74,6 +76,11 @@ _LOCK = (
     .order_by(_accounts.c.id)
     .with_for_update(key_share=True)
 )
+_LOCK_BY_KEY = (
+    select(*_LOCK.selected_columns)
+    .where(_accounts.c.key == bindparam("key"), _accounts.c.balance.is_not(None))
+    .with_for_update(key_share=True)
+)
 _INSERT_TRANSACTION = insert(LedgerTransaction.__table__)
 _INSERT_ENTRIES = insert(LedgerEntry.__table__)
 _UPDATE_BALANCE = (
@@ -90,6 +97,10 @@ class CoreStatements:
     def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]:
         rows = self.connection.execute(_LOCK, {"ids": list(ids)})
         return {row.id: Locked(*row) for row in rows}
+
+    def lock_customer_by_key(self, key: str) -> Locked | None:
+        row = self.connection.execute(_LOCK_BY_KEY, {"key": key}).one_or_none()
+        return None if row is None else Locked(*row)
 
     def insert_transaction(self, values: dict[str, Any]) -> int:
         return self.connection.execute(_INSERT_TRANSACTION, values).inserted_primary_key[0]
@@ -109,6 +120,10 @@ class CoreStatements:
 _PG_LOCK = (
     "SELECT id, kind, unit, balance, version, is_closed FROM ledger_accounts "
     "WHERE id = ANY(%s) AND balance IS NOT NULL ORDER BY id FOR NO KEY UPDATE"
+)
+_PG_LOCK_BY_KEY = (
+    "SELECT id, kind, unit, balance, version, is_closed FROM ledger_accounts "
+    "WHERE key = %s AND balance IS NOT NULL FOR NO KEY UPDATE"
 )
 _PG_INSERT_TRANSACTION = (
     "INSERT INTO ledger_transactions (public_id, kind, memo, meta, event_at, created_at) "
@@ -134,6 +149,10 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
+def _locked(row: Sequence[Any]) -> Locked:
+    return Locked(row[0], AccountKind(row[1]), row[2], row[3], row[4], row[5])
+
+
 class PsycopgStatements:
     def __init__(self, connection: Any) -> None:
         # One client-side cursor (it holds nothing on the server) for all four statements;
@@ -142,10 +161,11 @@ class PsycopgStatements:
 
     def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]:
         rows = self.cursor.execute(_PG_LOCK, (list(ids),)).fetchall()
-        return {
-            row[0]: Locked(row[0], AccountKind(row[1]), row[2], row[3], row[4], row[5])
-            for row in rows
-        }
+        return {row[0]: _locked(row) for row in rows}
+
+    def lock_customer_by_key(self, key: str) -> Locked | None:
+        row = self.cursor.execute(_PG_LOCK_BY_KEY, (key,)).fetchone()
+        return None if row is None else _locked(row)
 
     def insert_transaction(self, values: dict[str, Any]) -> int:
         params = (

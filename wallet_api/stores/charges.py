@@ -35,7 +35,7 @@ from wallet_api.loyalty import service as loyalty
 from wallet_api.stores.codes import ScannedCode, resolve_code
 from wallet_api.stores.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
 from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
-from wallet_api.stores.scanning import customer_of, greeting, open_wallet
+from wallet_api.stores.scanning import customer_of, greeting, lock_open_wallet
 from wallet_api.stores.service import acts_for, counter_store
 
 
@@ -188,7 +188,10 @@ def _charge_wallet(
 ) -> ChargeResult:
     """A pay code: offers first, then the wallet pays the rest and earns points."""
     customer = customer_of(scanned)
-    wallet = open_wallet(customer)
+    # Lock order: the customer's wallet, then every loyalty member involved (the customer
+    # and the creators of the blends ordered) in id order, then points. Refunds and
+    # apologies take the wallet first too, so they queue behind a charge, never deadlock.
+    wallet = lock_open_wallet(customer)
     priced, subtotal = priced_order(data, viewer_id=customer.id)
     at = utcnow()
     blend_lines = sorted((line for line in priced if line.kind == "blend"), key=_item_id)
@@ -197,10 +200,6 @@ def _charge_wallet(
         for line in blend_lines
         for credited in blends.creators_credited(line.item_id, customer.id)
     ]
-    # Lock order: the customer's wallet, then every loyalty member involved (the customer
-    # and the creators of the blends ordered) in id order, then points. Refunds and
-    # apologies take the wallet first too, so they queue behind a charge, never deadlock.
-    ledger.lock_customer_accounts([wallet.id])
     # The accounts the sale and its points post to, in one statement instead of one each.
     ledger.preload_account_ids(
         [
@@ -273,7 +272,10 @@ def _charge_wallet(
         points_earned=points,
     )
     return ChargeResult(
-        charge, ledger.balance_of(wallet), wallet.unit, greeting(customer.first_name, store)
+        charge,
+        ledger.locked_balance(wallet.id),
+        wallet.unit,
+        greeting(customer.first_name, store),
     )
 
 

@@ -19,6 +19,7 @@ from wallet_api.extensions.auth import Principal
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import AccountClosed
 from wallet_api.ledger.models import Account
+from wallet_api.ledger.statements import Locked
 from wallet_api.stores.codes import ScannedCode, resolve_code
 from wallet_api.stores.errors import CodeUnknown
 from wallet_api.stores.models import Charge, ChargeLine, Store
@@ -78,10 +79,21 @@ def customer_of(scanned: ScannedCode) -> User:
     return customer
 
 
-def open_wallet(customer: User) -> Account:
-    wallet = ledger.wallet_account(customer.id)
+def _refuse_closed(customer: User, wallet: Account | Locked) -> None:
     if wallet.is_closed:
         raise AccountClosed(f"{customer.first_name}'s wallet is closed.")
+
+
+def open_wallet(customer: User) -> Account:
+    wallet = ledger.wallet_account(customer.id)
+    _refuse_closed(customer, wallet)
+    return wallet
+
+
+def lock_open_wallet(customer: User) -> Locked:
+    """The wallet a charge pays from, locked until the charge's transaction ends."""
+    wallet = ledger.lock_wallet(customer.id)
+    _refuse_closed(customer, wallet)
     return wallet
 
 

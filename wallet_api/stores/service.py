@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.audit.service import record_event
@@ -182,18 +182,25 @@ def issue_device_token(device_id: uuid.UUID, secret: str) -> DeviceToken:
     return DeviceToken(token, ttl, device.id, device.store_id)
 
 
+_devices = Device.__table__
+# Every request of a till reads its device (two columns, Core, built once).
+_DEVICE_STATE = select(_devices.c.store_id, _devices.c.revoked_at).where(
+    _devices.c.id == bindparam("device_id")
+)
+
+
 def load_device_principal(claims: dict[str, Any]) -> Principal | None:
     """Loads the device on every request, so a revoked device is refused at once."""
     try:
         device_id = uuid.UUID(claims["sub"])
     except (ValueError, TypeError):
         return None
-    device = db.session.get(Device, device_id)
+    device = db.session.execute(_DEVICE_STATE, {"device_id": device_id}).one_or_none()
     if device is None or str(device.store_id) != claims.get("store"):
         return None
     if device.revoked_at is not None:
         raise DeviceRevoked("This device was revoked.")
-    return Principal(kind=DEVICE, id=device.id, store_id=device.store_id)
+    return Principal(kind=DEVICE, id=device_id, store_id=device.store_id)
 
 
 # --- acting for a store --------------------------------------------------------------------

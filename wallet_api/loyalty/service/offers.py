@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.audit.service import record_event, user_actor
@@ -104,20 +104,14 @@ def end_offer(offer_id: uuid.UUID, *, ended_by: uuid.UUID) -> None:
     db.session.flush()
 
 
-def eligible_offers_query(
-    user_id: uuid.UUID, tier: Tier, at: datetime, *, store_id: uuid.UUID | None = None
-) -> Select[Any]:
-    """Offers running at ``at`` for this person's tier, not yet used if once-per-customer.
-
-    Tenure and history never narrow this list, so an existing customer always sees at least
-    what a new customer sees (less only what they already used).
-    """
+def _eligible_offers(user_id: Any, tiers: Any, at: Any, store_id: Any = None) -> Select[Any]:
+    """The statement of ``eligible_offers_query``, from values or bound parameters."""
     used = select(OfferUse.id).where(OfferUse.offer_id == Offer.id, OfferUse.user_id == user_id)
     stmt = select(Offer).where(
         Offer.is_active.is_(True),
         Offer.starts_at <= at,
         Offer.ends_at > at,
-        or_(Offer.min_tier.is_(None), Offer.min_tier.in_(tier.at_or_below())),
+        or_(Offer.min_tier.is_(None), Offer.min_tier.in_(tiers)),
         or_(Offer.once_per_customer.is_(False), ~used.exists()),
     )
     if store_id is not None:
@@ -126,6 +120,26 @@ def eligible_offers_query(
             or_(~limited.exists(), limited.where(OfferStore.store_id == store_id).exists())
         )
     return stmt
+
+
+def eligible_offers_query(
+    user_id: uuid.UUID, tier: Tier, at: datetime, *, store_id: uuid.UUID | None = None
+) -> Select[Any]:
+    """Offers running at ``at`` for this person's tier, not yet used if once-per-customer.
+
+    Tenure and history never narrow this list, so an existing customer always sees at least
+    what a new customer sees (less only what they already used).
+    """
+    return _eligible_offers(user_id, tier.at_or_below(), at, store_id)
+
+
+# The same statement with bound parameters, built once: a charge asks it every time.
+_OFFERS_AT_THE_COUNTER = _eligible_offers(
+    bindparam("user_id"),
+    bindparam("tiers", expanding=True),
+    bindparam("at"),
+    bindparam("store_id"),
+).order_by(Offer.created_at, Offer.id)
 
 
 @dataclass(frozen=True)
@@ -179,11 +193,14 @@ def apply_offers(
     and an offer that the cap leaves at zero is not applied (nor used up).
     """
     tier = current_tier(user_id, at)
-    offers = db.session.scalars(
-        eligible_offers_query(user_id, tier, at, store_id=store_id).order_by(
-            Offer.created_at, Offer.id
+    if store_id is None:
+        query = eligible_offers_query(user_id, tier, at).order_by(Offer.created_at, Offer.id)
+        offers = db.session.scalars(query)
+    else:
+        offers = db.session.scalars(
+            _OFFERS_AT_THE_COUNTER,
+            {"user_id": user_id, "tiers": list(tier.at_or_below()), "at": at, "store_id": store_id},
         )
-    )
     remaining = subtotal_cents
     applied: list[AppliedOffer] = []
     for offer in offers:

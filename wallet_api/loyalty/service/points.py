@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
@@ -15,7 +15,14 @@ from wallet_api.loyalty.models import (
 )
 from wallet_api.loyalty.rules import current_rules
 from wallet_api.loyalty.service.common import _customer, _move_points
-from wallet_api.loyalty.service.tiers import _ensure_member, _evaluate, tenure_bonus_pct
+from wallet_api.loyalty.service.tiers import (
+    _ensure_member,
+    _evaluate,
+    forget_known_spend,
+    tenure_bonus_pct,
+)
+
+_spends = Spend.__table__
 
 
 def award_points_for_charge(
@@ -53,17 +60,24 @@ def award_points_for_charge(
     multiplier = rules.tier_multipliers[member.tier.rank]
     tenure = tenure_bonus_pct(user.created_at, at, rules)
     points = base * (multiplier + tenure) // 100 + offer_bonus_points
-    db.session.add(
-        Spend(
-            user_id=user_id,
-            charge_id=charge_id,
-            store_id=store_id,
-            amount_cents=amount_cents,
-            spent_at=at,
-            points_earned=points,
-        )
+    # A Core insert, not the unit of work: this runs on every charge, and nothing in the
+    # request needs the row as an object (a refund reads it back in its own request).
+    db.session.execute(
+        insert(_spends),
+        {
+            "user_id": user_id,
+            "charge_id": charge_id,
+            "store_id": store_id,
+            "amount_cents": amount_cents,
+            "refunded_cents": 0,
+            "points_earned": points,
+            "points_reversed": 0,
+            "points_shortfall": 0,
+            "spent_at": at,
+            "created_at": utcnow(),
+        },
     )
-    db.session.flush()
+    forget_known_spend(db.session(), user_id)
     if points:
         _move_points(
             "loyalty_points",

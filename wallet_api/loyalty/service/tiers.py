@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -47,14 +47,23 @@ def tier_for_spend(spend_cents: int, rules: LoyaltyRules) -> Tier:
     return max((t for t in Tier if spend_cents >= tier_threshold(t, rules)), key=lambda t: t.rank)
 
 
+_spends = Spend.__table__
+# Built once (Core): every charge evaluates the tier.
+_SPEND_IN_WINDOW = select(
+    func.coalesce(func.sum(_spends.c.amount_cents - _spends.c.refunded_cents), 0)
+).where(
+    _spends.c.user_id == bindparam("user_id"),
+    _spends.c.spent_at > bindparam("since"),
+    _spends.c.spent_at <= bindparam("at"),
+)
+
+
 def qualifying_spend(user_id: uuid.UUID, at: datetime, rules: LoyaltyRules) -> int:
     """Paid spend less refunds over the qualification window ending at ``at``."""
     since = at - timedelta(days=rules.qualification_days)
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(Spend.amount_cents - Spend.refunded_cents), 0)).where(
-            Spend.user_id == user_id, Spend.spent_at > since, Spend.spent_at <= at
-        )
-    )
+    # A Core statement does not autoflush: a refund's change to a spend must be in first.
+    db.session.flush()
+    total = db.session.scalar(_SPEND_IN_WINDOW, {"user_id": user_id, "since": since, "at": at})
     return int(total or 0)
 
 
