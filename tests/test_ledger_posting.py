@@ -240,3 +240,32 @@ def test_preloaded_account_ids_are_those_of_the_accounts(ctx):
     db.session.rollback()
     # The rolled-back points account is not remembered by the next transaction.
     assert ledger.points_account_id(user_id) == ledger.points_account(user_id).id
+
+
+def test_lock_wallet_locks_the_wallet_by_its_key_and_opens_a_missing_one(ctx, app):
+    from wallet_api.auth.models import User
+    from wallet_api.clock import utcnow
+
+    anna = ctx["anna"]
+    locked = ledger.lock_wallet(anna.user_id)
+    assert (locked.id, locked.balance, locked.is_closed) == (anna.id, 1000, False)
+    # Remembered: the posting to the locked wallet starts from its balance.
+    ledger.transfer("transfer", anna, ctx["ben"], 250)
+    assert ledger.locked_balance(anna.id) == 750
+
+    # Someone without a wallet (registration always opens one; an older row might not).
+    walletless = User(
+        email="nowallet@example.com",
+        password_hash="x",
+        first_name="Nora",
+        display_name="Nora",
+        handle="nora-no-wallet",
+        created_at=utcnow(),
+    )
+    db.session.add(walletless)
+    db.session.flush()
+    opened = ledger.lock_wallet(walletless.id)
+    assert opened.id == ledger.wallet_account(walletless.id).id
+    assert (opened.balance, opened.unit) == (0, app.config["WALLET_CURRENCY"])
+    db.session.commit()
+    assert all(check.ok for check in ledger.verify_ledger())

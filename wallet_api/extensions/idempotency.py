@@ -29,7 +29,17 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, make_response, request
-from sqlalchemy import Integer, Row, String, Text, UniqueConstraint, delete, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -106,6 +116,19 @@ _CLAIMS = {
 }
 
 
+# The answer is kept with its key: built once as well.
+_COMPLETE = (
+    update(_keys)
+    .where(_keys.c.id == bindparam("record_id"))
+    .values(
+        {
+            name: bindparam(name)
+            for name in ("response_status", "response_body", "response_location", "completed_at")
+        }
+    )
+)
+
+
 def _claim(scope: str, key: str, fingerprint: str) -> int | None:
     """The new key row's id, or None when the key exists (committed by another request)."""
     statement = _CLAIMS[db.session.get_bind().dialect.name]
@@ -138,14 +161,14 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             return _replay(existing, fingerprint)
         response = make_response(view(*args, **kwargs))
         db.session.execute(
-            update(_keys)
-            .where(_keys.c.id == record_id)
-            .values(
-                response_status=response.status_code,
-                response_body=response.get_data(as_text=True),
-                response_location=response.headers.get("Location"),
-                completed_at=utcnow(),
-            )
+            _COMPLETE,
+            {
+                "record_id": record_id,
+                "response_status": response.status_code,
+                "response_body": response.get_data(as_text=True),
+                "response_location": response.headers.get("Location"),
+                "completed_at": utcnow(),
+            },
         )
         return response
 

@@ -98,8 +98,9 @@ def sale_meta(
     }
 
 
-_charges = Charge.__table__
-_charge_lines = ChargeLine.__table__
+# Built once: every charge writes its receipt with them.
+_INSERT_CHARGE = insert(Charge.__table__)
+_INSERT_CHARGE_LINES = insert(ChargeLine.__table__)
 
 
 def record_charge(
@@ -157,9 +158,9 @@ def record_charge(
     # Core inserts, not the unit of work: one statement for the charge, one executemany for
     # its lines, on the money path of every charge. Nothing else in the request holds the
     # charge as an ORM object (others refer to it by id); a later read gets it from the table.
-    db.session.execute(insert(_charges), row)
+    db.session.execute(_INSERT_CHARGE, row)
     if line_rows:
-        db.session.execute(insert(_charge_lines), line_rows)
+        db.session.execute(_INSERT_CHARGE_LINES, line_rows)
     # What the handler left pending is written now, as before, so that its errors surface
     # in the handler and not at the commit after the response was built.
     db.session.flush()
