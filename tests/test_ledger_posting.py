@@ -269,3 +269,22 @@ def test_lock_wallet_locks_the_wallet_by_its_key_and_opens_a_missing_one(ctx, ap
     assert (opened.balance, opened.unit) == (0, app.config["WALLET_CURRENCY"])
     db.session.commit()
     assert all(check.ok for check in ledger.verify_ledger())
+
+
+def test_whether_an_account_is_a_customers_comes_from_this_database(ctx):
+    """The process-wide cache of system accounts never decides which legs are customer
+    accounts (a process may serve several databases, as the tests do): a posting to a
+    locked wallet and one it has not locked still locks and updates the other."""
+    anna, ben = ctx["anna"], ctx["ben"]
+    # What a cache filled from another database could say about Ben's id.
+    ledger._system_accounts[ben.id] = ledger._SystemAccount(
+        ben.id, ben.unit, AccountKind.STORE_SALES
+    )
+    try:
+        ledger.lock_customer_accounts([anna.id])
+        ledger.transfer("transfer", anna, ben, 100)
+        db.session.commit()
+        assert (ledger.balance_of(anna), ledger.balance_of(ben)) == (900, 100)
+        assert all(check.ok for check in ledger.verify_ledger())
+    finally:
+        ledger.clear_account_cache()

@@ -86,9 +86,11 @@ _OPENED_HERE = "ledger_accounts_opened"
 # * ``_LOCKED``: customer accounts it holds the row lock of, as last written. Nobody else
 #   can change a locked row, and this module writes every balance, so the values stay
 #   true until the transaction ends. A posting to accounts all in here skips its lock.
-# * ``_IDS``: account ids by key (``preload_account_ids``).
+# * ``_IDS``: account ids by key, and ``_SYSTEM_IDS`` those of them that are system
+#   accounts (``preload_account_ids``).
 _LOCKED = "ledger_locked_accounts"
 _IDS = "ledger_account_ids"
+_SYSTEM_IDS = "ledger_system_account_ids"
 
 
 def _locked_here() -> dict[int, Locked]:
@@ -174,7 +176,7 @@ def system_account(kind: AccountKind, store_id: uuid.UUID | None = None) -> Acco
 _accounts = Account.__table__
 
 
-_IDS_BY_KEY = select(_accounts.c.key, _accounts.c.id).where(
+_IDS_BY_KEY = select(_accounts.c.key, _accounts.c.id, _accounts.c.balance.is_(None)).where(
     _accounts.c.key.in_(bindparam("keys", expanding=True))
 )
 
@@ -210,8 +212,11 @@ def preload_account_ids(keys: Iterable[str]) -> None:
     """
     wanted = list(dict.fromkeys(keys))
     if wanted:
-        rows = db.session.execute(_IDS_BY_KEY, {"keys": wanted})
-        transaction_memo(_IDS).update({row.key: row.id for row in rows})
+        ids, systems = transaction_memo(_IDS), transaction_memo(_SYSTEM_IDS)
+        for key, account_id, is_system in db.session.execute(_IDS_BY_KEY, {"keys": wanted}):
+            ids[key] = account_id
+            if is_system:
+                systems[account_id] = True
 
 
 def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> int:
@@ -312,12 +317,15 @@ def _lock_for_posting(sql: PostingStatements, account_ids: set[int]) -> dict[int
     """The customer accounts among ``account_ids``, locked, with their current values.
 
     When this transaction holds every one of them already (a charge locks the wallet before
-    loyalty runs) and the others are known system accounts, the lock statement is not sent
-    again. Otherwise all of them are locked in
-    one statement as before: re-locking a row this transaction holds never waits.
+    loyalty runs) and it has read the others as system accounts (``preload_account_ids``),
+    the lock statement is not sent again. Otherwise all of them are locked in one statement
+    as before: re-locking a row this transaction holds never waits. (Only what this
+    transaction read decides, not the process-wide cache of system accounts: which ids are
+    customer accounts must come from this database.)
     """
     held = _locked_here()
-    if all(i in held or i in _system_accounts for i in account_ids):
+    systems = transaction_memo(_SYSTEM_IDS)
+    if all(i in held or i in systems for i in account_ids):
         return {i: held[i] for i in account_ids if i in held}
     customers = sql.lock_customers(sorted(account_ids))
     held.update(customers)
