@@ -228,18 +228,24 @@ def test_preloaded_account_ids_are_those_of_the_accounts(ctx):
     sales = ledger.system_account(AccountKind.STORE_SALES, store_id)
     db.session.commit()
     user_id = ctx["anna"].user_id
+    points = ledger.points_account(user_id)  # opened in this transaction, rolled back below
     ledger.preload_account_ids(
         [
             ledger.system_account_key(AccountKind.STORE_SALES, store_id),
-            ledger.points_account_key(user_id),  # not opened yet: opened on first use
+            ledger.points_account_key(user_id),
+            ledger.points_account_key(ctx["ben"].user_id),  # none: opened on first use
         ]
     )
     assert ledger.system_account_id(AccountKind.STORE_SALES, store_id) == sales.id
-    points_id = ledger.points_account_id(user_id)
-    assert points_id == ledger.points_account(user_id).id
+    assert ledger.points_account_id(user_id) == points.id
+    assert (
+        ledger.points_account_id(ctx["ben"].user_id) == ledger.points_account(ctx["ben"].user_id).id
+    )
     db.session.rollback()
-    # The rolled-back points account is not remembered by the next transaction.
-    assert ledger.points_account_id(user_id) == ledger.points_account(user_id).id
+    # The rolled-back points account is not remembered by the next transaction (SQLite gives
+    # its id to the next account opened, here another store's).
+    other = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    assert ledger.points_account_id(user_id) == ledger.points_account(user_id).id != other.id
 
 
 def test_lock_wallet_locks_the_wallet_by_its_key_and_opens_a_missing_one(ctx, app):

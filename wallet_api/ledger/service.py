@@ -221,7 +221,7 @@ def preload_account_ids(keys: Iterable[str]) -> None:
 
 def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> int:
     """The id of ``system_account(kind, store_id)``, opening the account if need be."""
-    account_id = _account_id(_system_key(kind, store_id)[0])
+    account_id = _account_id(system_account_key(kind, store_id))
     return account_id if account_id is not None else system_account(kind, store_id).id
 
 

@@ -181,7 +181,7 @@ def _total_of_product(lines: Sequence[Any], product_id: uuid.UUID) -> int:
 def apply_offers(
     user_id: uuid.UUID,
     *,
-    store_id: uuid.UUID | None,
+    store_id: uuid.UUID,
     subtotal_cents: int,
     lines: Sequence[Any],
     at: datetime,
@@ -193,14 +193,10 @@ def apply_offers(
     and an offer that the cap leaves at zero is not applied (nor used up).
     """
     tier = current_tier(user_id, at)
-    if store_id is None:
-        query = eligible_offers_query(user_id, tier, at).order_by(Offer.created_at, Offer.id)
-        offers = db.session.scalars(query)
-    else:
-        offers = db.session.scalars(
-            _OFFERS_AT_THE_COUNTER,
-            {"user_id": user_id, "tiers": list(tier.at_or_below()), "at": at, "store_id": store_id},
-        )
+    offers = db.session.scalars(
+        _OFFERS_AT_THE_COUNTER,
+        {"user_id": user_id, "tiers": list(tier.at_or_below()), "at": at, "store_id": store_id},
+    )
     remaining = subtotal_cents
     applied: list[AppliedOffer] = []
     for offer in offers:

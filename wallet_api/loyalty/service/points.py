@@ -22,7 +22,8 @@ from wallet_api.loyalty.service.tiers import (
     tenure_bonus_pct,
 )
 
-_spends = Spend.__table__
+# Built once: every charge that earns writes its spend row with it.
+_INSERT_SPEND = insert(Spend.__table__)
 
 
 def award_points_for_charge(
@@ -63,7 +64,7 @@ def award_points_for_charge(
     # A Core insert, not the unit of work: this runs on every charge, and nothing in the
     # request needs the row as an object (a refund reads it back in its own request).
     db.session.execute(
-        insert(_spends),
+        _INSERT_SPEND,
         {
             "user_id": user_id,
             "charge_id": charge_id,
