@@ -117,6 +117,18 @@ def test_admins_price_a_base_per_size_and_blends_follow(api, menu):
     assert next(i for i in listed if i["id"] == menu["Espresso"])["prices"] == prices(S=200, M=240)
 
 
+def test_a_base_not_yet_sold_in_any_size_cannot_be_ordered_yet(api, menu):
+    body = {"kind": "base", "name": "Cold brew"}
+    created = api.post("/v1/catalog/ingredients", body, as_=menu.admin)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["prices"] == []
+    anna = api.register("Anna")
+    response = api.post("/v1/blends", recipe(menu, base_id=created.get_json()["id"]), as_=anna)
+    assert problem(response, 422, "validation_error")["errors"] == {
+        "size": ["Cold brew is not offered in size M."]
+    }
+
+
 def test_only_a_base_has_prices_per_size(api, menu):
     body = {"kind": "milk", "name": "Goat milk", "prices": prices(S=10)}
     response = api.post("/v1/catalog/ingredients", body, as_=menu.admin)
@@ -212,6 +224,39 @@ def test_every_broken_shape_rule_is_reported_at_once(api, menu):
         "shots": [ONE_TO_FOUR],
         "notes": ["Longer than maximum length 280."],
     }
+
+
+@pytest.mark.parametrize(
+    ("bad_part", "errors"),
+    [
+        (
+            lambda m: {"beans": [{"ingredient_id": m["Huila"], "share": "lots"}]},
+            {"beans": {"0": {"share": ["Not a valid integer."]}}},
+        ),
+        (
+            lambda m: {"beans": [{"share": 100}]},
+            {"beans": {"0": {"ingredient_id": ["Missing data for required field."]}}},
+        ),
+        (
+            lambda m: {"syrups": [{"pumps": 1}, {"pumps": 2}]},
+            {
+                "syrups": {
+                    "0": {"ingredient_id": ["Missing data for required field."]},
+                    "1": {"ingredient_id": ["Missing data for required field."]},
+                }
+            },
+        ),
+    ],
+)
+def test_a_refused_part_of_a_bean_or_syrup_is_reported_once(api, menu, bad_part, errors):
+    # The whole-recipe rules (shares add up, each ingredient once) still run after a field
+    # error; they must skip the part the field refused rather than fail on its absence.
+    anna = api.register("Anna")
+    created = api.post("/v1/blends", recipe(menu, **bad_part(menu)), as_=anna)
+    assert problem(created, 422, "validation_error")["errors"] == errors
+    blend = api.post("/v1/blends", recipe(menu), as_=anna).get_json()
+    changed = api.patch(f"/v1/blends/{blend['id']}", bad_part(menu), as_=anna)
+    assert problem(changed, 422, "validation_error")["errors"] == errors
 
 
 def test_required_fields(api, menu):

@@ -81,8 +81,10 @@ class BlendCreateSchema(Schema):
 
     @ma.validates_schema(skip_on_field_errors=False)
     def _shares_add_up(self, data: dict[str, Any], **kwargs: Any) -> None:
-        beans = data.get("beans")
-        if beans and (total := sum(b["share"] for b in beans)) != 100:
+        # This runs after field errors too, so a bean whose share was refused has none here;
+        # its own error says so, and a sum without it would be a second, wrong message.
+        shares = [bean.get("share") for bean in data.get("beans") or []]
+        if shares and None not in shares and (total := sum(shares)) != 100:
             raise ma.ValidationError(f"The shares add up to {total}%, not 100%.", "beans")
 
     @ma.validates_schema(skip_on_field_errors=False)
@@ -91,7 +93,9 @@ class BlendCreateSchema(Schema):
         for slot in (*_OBJECT_LISTS, *_ID_LISTS):
             seen = set()
             for index, item in enumerate(data.get(slot) or []):
-                ingredient_id = item["ingredient_id"] if slot in _OBJECT_LISTS else item
+                ingredient_id = item.get("ingredient_id") if slot in _OBJECT_LISTS else item
+                if ingredient_id is None:  # refused by its own field, reported there
+                    continue
                 if ingredient_id in seen:
                     message = ["This ingredient is already in the blend."]
                     error: Any = {"ingredient_id": message} if slot in _OBJECT_LISTS else message

@@ -18,10 +18,10 @@ def _unique_sizes(prices):  # type: ignore[no-untyped-def]
         raise ma.ValidationError("Each size appears once.")
 
 
-def _prices(**kwargs):  # type: ignore[no-untyped-def]
+def _prices(fewest: int = 1, **kwargs):  # type: ignore[no-untyped-def]
     return ma.fields.List(
         ma.fields.Nested(PriceSchema),
-        validate=[ma.validate.Length(min=1, max=len(SIZES)), _unique_sizes],
+        validate=[ma.validate.Length(min=fewest, max=len(SIZES)), _unique_sizes],
         **kwargs,
     )
 
@@ -45,7 +45,8 @@ class ProductPatchSchema(Schema):
 
 _BASE_PRICES = {
     "description": "Bases only: the price of a blend's cup per size, before shots (each "
-    "shot adds the base's price_delta) and other ingredients."
+    "shot adds the base's price_delta) and other ingredients. Empty for every other kind, "
+    "and for a base not yet sold in any size (a blend on it is refused until it is)."
 }
 
 
@@ -57,7 +58,7 @@ class IngredientSchema(Schema):
     price_delta = Cents(load_default=0, minimum=0, maximum=10_00)
     origin = ma.fields.String(load_default=None, allow_none=True)
     is_available = StrictBoolean(load_default=True)
-    prices = _prices(load_default=None, metadata=_BASE_PRICES)
+    prices = _prices(fewest=0, load_default=None, metadata=_BASE_PRICES)
 
 
 class IngredientPatchSchema(Schema):
@@ -66,7 +67,7 @@ class IngredientPatchSchema(Schema):
     price_delta = Cents(minimum=0, maximum=10_00)
     origin = ma.fields.String(allow_none=True)
     is_available = StrictBoolean()
-    prices = _prices(metadata=_BASE_PRICES)
+    prices = _prices(fewest=0, metadata=_BASE_PRICES)
 
 
 class CatalogSchema(Schema):

@@ -163,6 +163,10 @@ def render_api_error(error: ApiError) -> Response:
 class ProblemSchema(ma.Schema):
     """The problem+json payload (documentation only; responses are built above)."""
 
+    class Meta:
+        # RFC 9457 extension members: a problem may say more (``min_top_up``, ``balance``).
+        unknown = ma.INCLUDE
+
     type = ma.fields.String(required=True, metadata={"description": "URN of the problem type"})
     title = ma.fields.String(required=True)
     status = ma.fields.Integer(required=True)
