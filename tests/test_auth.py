@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
 from tests.conftest import TEST_SECRET
 from tests.helpers import PASSWORD, problem
+from wallet_api.extensions.problems import TokenExpired
 
 
 def test_register_login_profile_story(api):
@@ -245,3 +247,32 @@ def test_login_is_rate_limited(api):
     assert codes[:10] == [401] * 10
     assert codes[10:] == [429, 429]
     problem(api.post("/v1/auth/login", body), 429, "rate_limited")
+
+
+def test_a_rate_limited_charge_verifies_its_token_once(api, monkeypatch):
+    # The code-failure limit keys on the token (before the view runs) and the view
+    # authenticates it: one signature check serves both.
+    from tests.stores_helpers import charge, counter_scene, pay_code
+    from wallet_api.extensions import limiter
+
+    scene = counter_scene(api, funds=1000)
+    code = pay_code(api, scene.anna)["code"]
+    limiter.enabled = True
+    verified = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: verified.append(1) or real_decode(*a, **kw))
+    assert charge(api, scene.scanner, code, amount=100).status_code == 201
+    assert len(verified) == 1
+
+
+def test_a_token_verified_earlier_in_the_same_context_still_meets_the_clock(api, app):
+    # Only the signature check is remembered for the app context; expiry is read each time.
+    from wallet_api.clock import clock
+    from wallet_api.extensions.auth import decode_token
+
+    anna = api.register("Anna")
+    with app.app_context():
+        assert decode_token(anna.access_token)["sub"] == anna.id
+        clock.freeze(datetime.now(UTC) + timedelta(hours=1))
+        with pytest.raises(TokenExpired):
+            decode_token(anna.access_token)
