@@ -150,7 +150,8 @@ class Settings:
             SQLALCHEMY_DATABASE_URI=self.database_url,
             SQLALCHEMY_ENGINE_OPTIONS=_engine_options(self.database_url),
             RATELIMIT_STORAGE_URI=self.redis_url or "memory://",
-            RATELIMIT_HEADERS_ENABLED=True,
+            # A 429 carries Retry-After (extensions/smorest.py); other answers no limit headers.
+            RATELIMIT_HEADERS_ENABLED=False,
         )
         return config
 
