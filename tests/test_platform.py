@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,3 +86,37 @@ def test_booleans_are_strict(api):
         "/v1/catalog/ingredients", {"kind": "milk", "name": "Oat", "is_available": 1}, as_=ada
     )
     assert "is_available" in problem(response, 422, "validation_error")["errors"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PATCH", "/v1/me", {"first_name": "An\x00na"}, "first_name"),
+        ("POST", "/v1/catalog/ingredients", {"kind": "milk", "name": "Oat\x00"}, "name"),
+        (
+            "POST",
+            "/v1/catalog/products",
+            {"name": "Tea", "prices": [{"size": "M", "price": 300}], "category": "\x00"},
+            "category",
+        ),
+        ("GET", "/v1/audit-events?tag=lo%00gin", None, "tag"),
+    ],
+)
+def test_text_with_a_nul_is_422_on_every_database(api, method, path, body, field):
+    # PostgreSQL cannot store a NUL in text: without the schema's check these were a 500
+    # there (found by fuzzing on PostgreSQL) and stored silently on SQLite.
+    ada = api.admin()
+    response = api.request(method, path, body, as_=ada)
+    errors = problem(response, 422, "validation_error")["errors"]
+    assert errors == {field: ["Text may not contain the NUL character."]}
+    assert api.get("/v1/me", as_=ada).get_json()["first_name"] == "Ada"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/users/an%00na/blends"), ("POST", "/v1/gift-claims/ab%00cd")],
+)
+def test_a_nul_in_a_path_is_a_stranger(api, method, path):
+    # No handle or claim token can hold a NUL, so it names nothing: 404, as for any unknown.
+    anna = api.register("Anna")
+    assert api.request(method, path, as_=anna, idem=True).status_code == 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from wallet_api.auth.errors import (
     RefreshTokenReused,
 )
 from wallet_api.auth.models import RefreshToken, Role, User
+from wallet_api.auth.schemas import HANDLE_PATTERN
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import ACCESS, Principal, encode_token
@@ -217,7 +219,12 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def find_user_by_handle(handle: str) -> User | None:
-    return db.session.scalar(select(User).where(User.handle == handle.lower().lstrip("@")))
+    handle = handle.lower().lstrip("@")
+    # A handle no one could have registered names no one; and a NUL from a path would be
+    # refused by PostgreSQL's text as an error rather than found missing.
+    if not re.fullmatch(HANDLE_PATTERN, handle):
+        return None
+    return db.session.scalar(select(User).where(User.handle == handle))
 
 
 def load_user_principal(claims: dict[str, Any]) -> Principal | None:

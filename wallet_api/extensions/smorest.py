@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import http
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -29,12 +29,35 @@ from wallet_api.extensions.problems import (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+NUL_REFUSED = "Text may not contain the NUL character."
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, Mapping):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False
+
+
 class Schema(ma.Schema):
     """Base schema: unknown fields are an error, so typos never pass silently."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _refuse_nul(self, data: Any, **kwargs: Any) -> Any:
+        # PostgreSQL's text cannot hold a NUL (the driver fails at the flush, a 500); SQLite
+        # would store it. Refused here, it is the client's 422 on either database.
+        if isinstance(data, Mapping):  # a JSON object, or webargs' view of the query string
+            refused = {name: [NUL_REFUSED] for name, value in data.items() if _holds_nul(value)}
+            if refused:
+                raise ma.ValidationError(refused)
+        return data
 
 
 class Api(flask_smorest.Api):
