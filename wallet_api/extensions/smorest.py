@@ -103,14 +103,14 @@ class Api(flask_smorest.Api):
         headers.update(data.get("headers") or {})
         if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
-        if status == 429:
-            headers["Retry-After"] = _retry_after()
+        if status == 429 and (retry_after := _retry_after()) is not None:
+            headers["Retry-After"] = retry_after
         if status >= 500:
             current_app.logger.error("unhandled error", exc_info=error.__cause__ or error)
         return problem_response(status, code, title, detail, errors=errors, headers=headers)
 
 
-def _retry_after() -> str:
+def _retry_after() -> str | None:
     """Seconds until the limit that refused this request lets it through again.
 
     Flask-Limiter's X-RateLimit headers are off: they read the limit's window from the
@@ -120,8 +120,8 @@ def _retry_after() -> str:
     from wallet_api.extensions import limiter  # built in extensions/__init__, after this module
 
     breached = limiter.current_limit
-    if breached is None:
-        return "60"
+    if breached is None:  # a 429 that no limit of ours raised: no time to promise
+        return None
     return str(max(1, int(breached.reset_at - time.time())))
 
 
