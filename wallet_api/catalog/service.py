@@ -26,6 +26,7 @@ from wallet_api.catalog.models import (
     Size,
 )
 from wallet_api.extensions import db
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import ValidationFailed
 
 
@@ -156,7 +157,7 @@ def hide(item: Product | Ingredient) -> None:
 _products, _product_prices = Product.__table__, ProductPrice.__table__
 # The product and its price in the size asked, in one statement (Core, built once): this
 # prices every line of every charge.
-_PRODUCT_PRICE = (
+_PRODUCT_PRICE = FixedStatement(
     select(_products.c.id, _products.c.name, _products.c.is_available, _product_prices.c.price)
     .outerjoin(
         _product_prices,
@@ -169,9 +170,7 @@ _PRODUCT_PRICE = (
 
 def price_product(product_id: uuid.UUID, size: Size | str, quantity: int = 1) -> PricedLine:
     size = Size(size)
-    product = db.session.execute(
-        _PRODUCT_PRICE, {"product_id": product_id, "size": size}
-    ).one_or_none()
+    product = _PRODUCT_PRICE.execute({"product_id": product_id, "size": size}).one_or_none()
     if product is None or not product.is_available:
         raise ItemUnavailable(
             "This drink is not on the menu.", errors={"product_id": [str(product_id)]}

@@ -46,6 +46,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from wallet_api.clock import utcnow
 from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.database import UTCDateTime, bigint_pk, created_at, db
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import BadRequest, Unprocessable
 
 KEEP_FOR = timedelta(hours=48)
@@ -114,10 +115,12 @@ _CLAIMS = {
     .returning(_keys.c.id)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+# PostgreSQL's sends on the driver's connection (extensions/fixed.py): every money request.
+_PG_CLAIM = FixedStatement(_CLAIMS["postgresql"])
 
 
 # The answer is kept with its key: built once as well.
-_COMPLETE = (
+_COMPLETE = FixedStatement(
     update(_keys)
     .where(_keys.c.id == bindparam("record_id"))
     .values(
@@ -131,9 +134,11 @@ _COMPLETE = (
 
 def _claim(scope: str, key: str, fingerprint: str) -> int | None:
     """The new key row's id, or None when the key exists (committed by another request)."""
-    statement = _CLAIMS[db.session.get_bind().dialect.name]
+    dialect = db.session.get_bind().dialect.name
     values = {"scope": scope, "key": key, "fingerprint": fingerprint, "created_at": utcnow()}
-    return db.session.execute(statement, values).scalar_one_or_none()
+    if dialect == "postgresql":
+        return _PG_CLAIM.execute(values).scalar_one_or_none()
+    return db.session.execute(_CLAIMS[dialect], values).scalar_one_or_none()
 
 
 def _find(scope: str, key: str) -> Row[Any] | None:
@@ -160,8 +165,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
                 raise RuntimeError("An Idempotency-Key vanished while it was being claimed.")
             return _replay(existing, fingerprint)
         response = make_response(view(*args, **kwargs))
-        db.session.execute(
-            _COMPLETE,
+        _COMPLETE.execute(
             {
                 "record_id": record_id,
                 "response_status": response.status_code,

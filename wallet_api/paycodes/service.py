@@ -38,6 +38,7 @@ from wallet_api.allowances import service as allowances
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import Conflict
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import AccountClosed
@@ -162,17 +163,21 @@ def live_pay_code_text(user: User, pay_code_id: uuid.UUID) -> str:
 
 _pay_codes = PayCode.__table__
 # Core, not ORM objects: a charge reads the code and marks it used, nothing else.
-_LIVE_CODE_BY_HASH = select(
-    _pay_codes.c.id,
-    _pay_codes.c.user_id,
-    _pay_codes.c.expires_at,
-    _pay_codes.c.used_at,
-    _pay_codes.c.allowance_id,
-).where(_pay_codes.c.code_hash == bindparam("code_hash"))
-_CODE_STATE = select(_pay_codes.c.used_at, _pay_codes.c.expires_at).where(
-    _pay_codes.c.id == bindparam("code_id")
+_LIVE_CODE_BY_HASH = FixedStatement(
+    select(
+        _pay_codes.c.id,
+        _pay_codes.c.user_id,
+        _pay_codes.c.expires_at,
+        _pay_codes.c.used_at,
+        _pay_codes.c.allowance_id,
+    ).where(_pay_codes.c.code_hash == bindparam("code_hash"))
 )
-_MARK_USED = (
+_CODE_STATE = FixedStatement(
+    select(_pay_codes.c.used_at, _pay_codes.c.expires_at).where(
+        _pay_codes.c.id == bindparam("code_id")
+    )
+)
+_MARK_USED = FixedStatement(
     update(_pay_codes)
     .where(
         _pay_codes.c.id == bindparam("code_id"),
@@ -184,7 +189,7 @@ _MARK_USED = (
 
 
 def resolve_pay_code(text: str) -> ScannedCode:
-    code = db.session.execute(_LIVE_CODE_BY_HASH, {"code_hash": code_hash(text)}).one_or_none()
+    code = _LIVE_CODE_BY_HASH.execute({"code_hash": code_hash(text)}).one_or_none()
     if code is None:
         raise CodeUnknown("This code is not known.")
     _check_live(code, utcnow())
@@ -194,9 +199,9 @@ def resolve_pay_code(text: str) -> ScannedCode:
         # changes the row; the others wait for its row lock (PostgreSQL) or the write lock
         # (SQLite), then match nothing. If the winner rolls back, the next one wins.
         now = utcnow()
-        result = db.session.execute(_MARK_USED, {"code_id": code.id, "now": now})
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            _check_live(db.session.execute(_CODE_STATE, {"code_id": code.id}).one(), now)
+        result = _MARK_USED.execute({"code_id": code.id, "now": now})
+        if result.rowcount != 1:
+            _check_live(_CODE_STATE.execute({"code_id": code.id}).one(), now)
             raise CodeAlreadyUsed("This code was already used.")
 
     scanned = ScannedCode(

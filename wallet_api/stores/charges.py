@@ -27,6 +27,7 @@ from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind, LedgerTransaction
@@ -99,8 +100,8 @@ def sale_meta(
 
 
 # Built once: every charge writes its receipt with them.
-_INSERT_CHARGE = insert(Charge.__table__)
-_INSERT_CHARGE_LINES = insert(ChargeLine.__table__)
+_INSERT_CHARGE = FixedStatement(insert(Charge.__table__))
+_INSERT_CHARGE_LINES = FixedStatement(insert(ChargeLine.__table__))
 
 
 def record_charge(
@@ -158,9 +159,9 @@ def record_charge(
     # Core inserts, not the unit of work: one statement for the charge, one executemany for
     # its lines, on the money path of every charge. Nothing else in the request holds the
     # charge as an ORM object (others refer to it by id); a later read gets it from the table.
-    db.session.execute(_INSERT_CHARGE, row)
+    _INSERT_CHARGE.execute(row)
     if line_rows:
-        db.session.execute(_INSERT_CHARGE_LINES, line_rows)
+        _INSERT_CHARGE_LINES.execute(line_rows)
     # What the handler left pending is written now, as before, so that its errors surface
     # in the handler and not at the commit after the response was built.
     db.session.flush()

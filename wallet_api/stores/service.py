@@ -20,6 +20,7 @@ from wallet_api.auth.models import Role, User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal, encode_token
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.stores.errors import (
     DeviceNotFound,
@@ -184,8 +185,10 @@ def issue_device_token(device_id: uuid.UUID, secret: str) -> DeviceToken:
 
 _devices = Device.__table__
 # Every request of a till reads its device (two columns, Core, built once).
-_DEVICE_STATE = select(_devices.c.store_id, _devices.c.revoked_at).where(
-    _devices.c.id == bindparam("device_id")
+_DEVICE_STATE = FixedStatement(
+    select(_devices.c.store_id, _devices.c.revoked_at).where(
+        _devices.c.id == bindparam("device_id")
+    )
 )
 
 
@@ -195,7 +198,7 @@ def load_device_principal(claims: dict[str, Any]) -> Principal | None:
         device_id = uuid.UUID(claims["sub"])
     except (ValueError, TypeError):
         return None
-    device = db.session.execute(_DEVICE_STATE, {"device_id": device_id}).one_or_none()
+    device = _DEVICE_STATE.execute({"device_id": device_id}).one_or_none()
     if device is None or str(device.store_id) != claims.get("store"):
         return None
     if device.revoked_at is not None:

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.ledger import service as ledger
 from wallet_api.loyalty.models import (
     Spend,
@@ -23,7 +24,7 @@ from wallet_api.loyalty.service.tiers import (
 )
 
 # Built once: every charge that earns writes its spend row with it.
-_INSERT_SPEND = insert(Spend.__table__)
+_INSERT_SPEND = FixedStatement(insert(Spend.__table__))
 
 
 def award_points_for_charge(
@@ -63,8 +64,7 @@ def award_points_for_charge(
     points = base * (multiplier + tenure) // 100 + offer_bonus_points
     # A Core insert, not the unit of work: this runs on every charge, and nothing in the
     # request needs the row as an object (a refund reads it back in its own request).
-    db.session.execute(
-        _INSERT_SPEND,
+    _INSERT_SPEND.execute(
         {
             "user_id": user_id,
             "charge_id": charge_id,

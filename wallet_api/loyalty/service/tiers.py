@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, object_session
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.database import transaction_memo
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.models import (
@@ -49,12 +50,12 @@ def tier_for_spend(spend_cents: int, rules: LoyaltyRules) -> Tier:
 
 _spends = Spend.__table__
 # Built once (Core): every charge evaluates the tier.
-_SPEND_IN_WINDOW = select(
-    func.coalesce(func.sum(_spends.c.amount_cents - _spends.c.refunded_cents), 0)
-).where(
-    _spends.c.user_id == bindparam("user_id"),
-    _spends.c.spent_at > bindparam("since"),
-    _spends.c.spent_at <= bindparam("at"),
+_SPEND_IN_WINDOW = FixedStatement(
+    select(func.coalesce(func.sum(_spends.c.amount_cents - _spends.c.refunded_cents), 0)).where(
+        _spends.c.user_id == bindparam("user_id"),
+        _spends.c.spent_at > bindparam("since"),
+        _spends.c.spent_at <= bindparam("at"),
+    )
 )
 
 
@@ -63,7 +64,7 @@ def qualifying_spend(user_id: uuid.UUID, at: datetime, rules: LoyaltyRules) -> i
     since = at - timedelta(days=rules.qualification_days)
     # A Core statement does not autoflush: a refund's change to a spend must be in first.
     db.session.flush()
-    total = db.session.scalar(_SPEND_IN_WINDOW, {"user_id": user_id, "since": since, "at": at})
+    total = _SPEND_IN_WINDOW.execute({"user_id": user_id, "since": since, "at": at}).scalar()
     return int(total or 0)
 
 

@@ -1,0 +1,149 @@
+"""``FixedStatement``: the money path's statements sent on the driver's connection.
+
+On PostgreSQL they bypass SQLAlchemy's execution machinery, so these tests hold them to
+what ``Session.execute`` does with the same statement: the same rows, the same types
+(UTC datetimes, enums, JSON), the same row counts, the same refusals. On SQLite the
+statement runs through the session, and what PostgreSQL could not send is refused too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import StatementError
+
+from tests.helpers import ApiClient
+from wallet_api.auth.models import Role, User
+from wallet_api.extensions import db
+from wallet_api.extensions.fixed import FixedStatement
+from wallet_api.social.models import Notification, NotificationKind
+
+_users = User.__table__
+_notifications = Notification.__table__
+
+_USER = select(
+    _users.c.id, _users.c.role, _users.c.created_at, _users.c.is_active, _users.c.first_name
+).where(_users.c.id == bindparam("user_id"))
+_INSERT_NOTIFICATION = insert(_notifications)
+_RENAME = (
+    update(_users)
+    .where(_users.c.id == bindparam("user_id"))
+    .values(first_name=bindparam("first_name"))
+)
+
+
+def _notification(user_id: uuid.UUID, title: str, data: dict, at: datetime) -> dict:
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "kind": NotificationKind.GIFT_RECEIVED,
+        "title": title,
+        "body": "",
+        "data": data,
+        "created_at": at,
+    }
+
+
+def test_rows_are_what_the_session_reads(app, api: ApiClient) -> None:
+    anna = api.register("Anna")
+    with app.app_context():
+        params = {"user_id": uuid.UUID(anna.id)}
+        fixed = FixedStatement(_USER).execute(params).one()
+        through_session = db.session.execute(_USER, params).one()
+        assert tuple(fixed) == tuple(through_session)
+        assert fixed.role is Role.CUSTOMER  # the enum, not its stored string
+        assert fixed.created_at.tzinfo is not None
+        assert fixed.created_at.utcoffset() == timedelta(0)
+        assert fixed.is_active is True
+        assert fixed.first_name == "Anna"
+
+
+def test_no_row_one_or_none_and_scalar(app) -> None:
+    with app.app_context():
+        result = FixedStatement(_USER).execute({"user_id": uuid.uuid4()})
+        assert result.one_or_none() is None
+        assert result.scalar() is None
+        with pytest.raises(LookupError):
+            result.one()
+
+
+def test_inserts_write_what_the_orm_reads_and_executemany(app, api: ApiClient) -> None:
+    anna = api.register("Anna")
+    at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    statement = FixedStatement(_INSERT_NOTIFICATION)
+    with app.app_context():
+        user_id = uuid.UUID(anna.id)
+        one = _notification(user_id, "one", {"amount": 450, "names": ["Flat White"]}, at)
+        more = [
+            _notification(user_id, "two", {"n": 2}, at + timedelta(minutes=1)),
+            _notification(user_id, "three", {}, at + timedelta(minutes=2)),
+        ]
+        assert statement.execute(one).rowcount == 1
+        statement.execute(more)
+        db.session.commit()
+        rows = db.session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id, Notification.title.in_(["one", "two", "three"]))
+            .order_by(Notification.created_at)
+        ).all()
+        assert [(n.title, n.data, n.kind, n.created_at) for n in rows] == [
+            ("one", {"amount": 450, "names": ["Flat White"]}, NotificationKind.GIFT_RECEIVED, at),
+            ("two", {"n": 2}, NotificationKind.GIFT_RECEIVED, at + timedelta(minutes=1)),
+            ("three", {}, NotificationKind.GIFT_RECEIVED, at + timedelta(minutes=2)),
+        ]
+
+
+def test_update_counts_the_rows_it_changed(app, api: ApiClient) -> None:
+    anna = api.register("Anna")
+    statement = FixedStatement(_RENAME)
+    with app.app_context():
+        changed = statement.execute({"user_id": uuid.UUID(anna.id), "first_name": "Annie"})
+        missed = statement.execute({"user_id": uuid.uuid4(), "first_name": "Nobody"})
+        assert (changed.rowcount, missed.rowcount) == (1, 0)
+        db.session.commit()
+    assert api.get("/v1/me", headers=anna.headers).get_json()["first_name"] == "Annie"
+
+
+def test_a_rollback_takes_its_writes_back(app, api: ApiClient) -> None:
+    # Same transaction as the session's: the session's rollback undoes the statement.
+    anna = api.register("Anna")
+    with app.app_context():
+        FixedStatement(_RENAME).execute({"user_id": uuid.UUID(anna.id), "first_name": "Gone"})
+        db.session.rollback()
+    assert api.get("/v1/me", headers=anna.headers).get_json()["first_name"] == "Anna"
+
+
+def test_a_naive_datetime_is_refused_as_by_the_column_type(app, api: ApiClient) -> None:
+    anna = api.register("Anna")
+    with app.app_context():
+        row = _notification(uuid.UUID(anna.id), "naive", {}, datetime(2026, 5, 1, 9, 30))  # noqa: DTZ001
+        # SQLAlchemy wraps the column type's ValueError in a StatementError; psycopg's lane
+        # raises it as it is. Either way nothing is written.
+        with pytest.raises((ValueError, StatementError), match="naive datetime"):
+            FixedStatement(_INSERT_NOTIFICATION).execute(row)
+        db.session.rollback()
+
+
+@pytest.mark.parametrize(
+    ("statement", "params", "message"),
+    [
+        (select(User).where(User.id == bindparam("user_id")), {"user_id": 1}, "ORM"),
+        # users.id has a Python-side default (uuid4) that only SQLAlchemy would fill in.
+        (insert(_users), {"email": "a@example.org"}, "defaults"),
+        (
+            select(_users.c.id).where(_users.c.id.in_(bindparam("ids", expanding=True))),
+            {"ids": [uuid.uuid4()]},
+            "expanding",
+        ),
+    ],
+    ids=["orm-entity", "python-default", "expanding-in"],
+)
+def test_what_sqlalchemy_would_finish_at_execution_is_refused(
+    app, statement, params, message
+) -> None:
+    # On every database: the SQLite run refuses what PostgreSQL could not send this way.
+    with app.app_context(), pytest.raises(TypeError, match=message):
+        FixedStatement(statement).execute(params)
