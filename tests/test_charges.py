@@ -145,6 +145,26 @@ def test_a_code_of_a_closed_wallet_is_409(api, app):
     problem(charge(api, scene.scanner, code, amount=100), 409, "account_closed")
 
 
+def test_a_code_of_a_deactivated_person_is_unknown_at_the_till(api, app):
+    # The till reads the person in one fixed statement (stores/scanning.customer_of): a
+    # deactivated account's live code pays nothing and says no more than a wrong code.
+    scene = counter_scene(api, funds=500)
+    code = pay_code(api, scene.anna)["code"]
+    with app.app_context():
+        from wallet_api.auth.models import User
+        from wallet_api.extensions import db
+
+        db.session.get(User, uuid.UUID(scene.anna.id)).is_active = False
+        db.session.commit()
+    problem(_scan(api, scene.scanner, code, amount=100), 404, "code_unknown")
+    problem(charge(api, scene.scanner, code, amount=100), 404, "code_unknown")
+    with app.app_context():
+        from wallet_api.ledger import service as ledger
+
+        wallet = ledger.wallet_account(uuid.UUID(scene.anna.id))
+        assert ledger.balance_of(wallet) == 500
+
+
 def test_staff_scan_at_their_own_store_only(api):
     scene = counter_scene(api)
     other = add_store(api, scene.admin, "Elsewhere")

@@ -50,7 +50,7 @@ from wallet_api.social.models import NotificationKind
 from wallet_api.stores.charges import ChargeResult, priced_order, record_charge, sale_meta
 from wallet_api.stores.codes import ScannedCode
 from wallet_api.stores.models import Charge, Store
-from wallet_api.stores.scanning import customer_of, greeting, open_wallet
+from wallet_api.stores.scanning import customer_user_of, greeting, open_wallet
 
 ALLOWANCE_KIND = "allowance"
 LEDGER_KIND = "allowance_charge"
@@ -298,7 +298,7 @@ def charge_allowance(
     principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
 ) -> ChargeResult:
     """The charge handler of kind ``allowance``: the owner's wallet pays the store."""
-    grantee = customer_of(scanned)
+    grantee = customer_user_of(scanned)  # shown to the owner: the whole person
     # Lock order, as every charge: the paying wallet first, then the allowance row. The
     # owner paying with their own code at the same moment locks the same wallet first,
     # so the two queue instead of deadlocking.

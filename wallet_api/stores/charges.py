@@ -228,6 +228,7 @@ def _charge_wallet(
         at=at,
         offer_bonus_points=offers.bonus_points,
         new_charge=True,  # charge_id is the uuid4 above: no spend can hold it yet
+        customer_since=customer.created_at,
     )
     # The store sells at menu prices; the chain's promotions account pays the discount.
     legs = [Leg(ledger.system_account_id(AccountKind.STORE_SALES, store.id), subtotal)]

@@ -6,16 +6,18 @@ A scan has no side effects: nothing is consumed, locked or written.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import AccountClosed
 from wallet_api.ledger.models import Account
@@ -72,25 +74,54 @@ def the_usual(customer_id: uuid.UUID, now: datetime | None = None) -> dict[str, 
     }
 
 
-def customer_of(scanned: ScannedCode) -> User:
-    customer = db.session.get(User, scanned.customer_id) if scanned.customer_id else None
-    if customer is None or not customer.is_active:
+@dataclass(frozen=True)
+class Customer:
+    """The person whose code was scanned: what the counter needs of them, as read now."""
+
+    id: uuid.UUID
+    first_name: str
+    created_at: datetime  # for the loyalty tenure bonus
+
+
+_users = User.__table__
+# Every scan and charge reads its customer: one fixed statement (extensions/fixed.py), not
+# an ORM load (~0.2 ms of a charge's CPU); nothing at the counter changes the person.
+_CUSTOMER = FixedStatement(
+    select(_users.c.id, _users.c.first_name, _users.c.created_at, _users.c.is_active).where(
+        _users.c.id == bindparam("user_id")
+    )
+)
+
+
+def customer_user_of(scanned: ScannedCode) -> User:
+    """The whole person behind the code, for handlers that show them to others."""
+    user = db.session.get(User, scanned.customer_id) if scanned.customer_id else None
+    if user is None or not user.is_active:
         raise CodeUnknown("This code is not known.")
-    return customer
+    return user
 
 
-def _refuse_closed(customer: User, wallet: Account | Locked) -> None:
+def customer_of(scanned: ScannedCode) -> Customer:
+    row = None
+    if scanned.customer_id is not None:
+        row = _CUSTOMER.execute({"user_id": scanned.customer_id}).one_or_none()
+    if row is None or not row.is_active:
+        raise CodeUnknown("This code is not known.")
+    return Customer(row.id, row.first_name, row.created_at)
+
+
+def _refuse_closed(customer: User | Customer, wallet: Account | Locked) -> None:
     if wallet.is_closed:
         raise AccountClosed(f"{customer.first_name}'s wallet is closed.")
 
 
-def open_wallet(customer: User) -> Account:
+def open_wallet(customer: User | Customer) -> Account:
     wallet = ledger.wallet_account(customer.id)
     _refuse_closed(customer, wallet)
     return wallet
 
 
-def lock_open_wallet(customer: User) -> Locked:
+def lock_open_wallet(customer: User | Customer) -> Locked:
     """The wallet a charge pays from, locked until the charge's transaction ends."""
     wallet = ledger.lock_wallet(customer.id)
     _refuse_closed(customer, wallet)

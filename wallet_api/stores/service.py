@@ -54,6 +54,23 @@ def get_store(store_id: uuid.UUID) -> Store:
     return store
 
 
+_stores = Store.__table__
+# Every scan and charge reads its store: one fixed statement (extensions/fixed.py).
+_STORE_ROW = FixedStatement(select(_stores).where(_stores.c.id == bindparam("store_id")))
+
+
+def _store_at_the_counter(store_id: uuid.UUID) -> Store:
+    """The store as read now, *not* attached to the session: the counter only reads it.
+
+    An ORM load through the identity map cost ~0.2 ms of a charge's CPU; nothing at the
+    counter changes a store, and the receipt only shows its id and name.
+    """
+    row = _STORE_ROW.execute({"store_id": store_id}).one_or_none()
+    if row is None:
+        raise StoreNotFound("No such store.")
+    return Store(**row._asdict())
+
+
 def update_store(store: Store, changes: Mapping[str, Any]) -> Store:
     for name, value in changes.items():
         setattr(store, name, value)
@@ -217,13 +234,13 @@ def counter_store(principal: Principal, store_id: uuid.UUID | None) -> Store:
     if principal.kind == DEVICE:
         if store_id is not None and store_id != principal.store_id:
             raise StoreNotFound("This device belongs to another store.")
-        store = get_store(principal.store_id)  # type: ignore[arg-type]
+        store = _store_at_the_counter(principal.store_id)  # type: ignore[arg-type]
     else:
         if store_id is None:
             raise StoreRequired(
                 "Staff say which store they are working at.", errors={"store_id": ["required"]}
             )
-        store = get_store(store_id)
+        store = _store_at_the_counter(store_id)
         if not is_staff_of(principal.id, store.id):
             raise NotStoreStaff("You are not staff of this store.")
     if not store.is_open:

@@ -36,6 +36,7 @@ def award_points_for_charge(
     at: datetime,
     offer_bonus_points: int = 0,
     new_charge: bool = False,
+    customer_since: datetime | None = None,
 ) -> int:
     """Record a paid charge towards the tier and credit its points; returns points earned.
 
@@ -45,6 +46,8 @@ def award_points_for_charge(
     calling again with the same ``charge_id`` returns the first answer. ``new_charge``: the
     caller minted ``charge_id`` in this transaction, so it cannot have earned yet and the
     look-up is skipped (the unique ``charge_id`` of a spend would refuse a second row anyway).
+    ``customer_since``: when the customer's account was opened, if the caller has read it
+    (the counter has), for the tenure bonus; otherwise it is read here.
     """
     if amount_cents < 0 or offer_bonus_points < 0:
         raise ValueError("amounts and bonus points are not negative")
@@ -53,14 +56,15 @@ def award_points_for_charge(
         if existing is not None:
             return existing.points_earned
     rules = current_rules()
-    user = _customer(user_id)
+    if customer_since is None:
+        customer_since = _customer(user_id).created_at
     member = _ensure_member(user_id, at)
     # The tier counts this charge before its spend row is written (it is spent at ``at``,
     # inside the window), so the row is inserted once with its points, not updated after.
     _evaluate(member, at, rules, also_spent=amount_cents)
     base = amount_cents * rules.points_per_euro // 100
     multiplier = rules.tier_multipliers[member.tier.rank]
-    tenure = tenure_bonus_pct(user.created_at, at, rules)
+    tenure = tenure_bonus_pct(customer_since, at, rules)
     points = base * (multiplier + tenure) // 100 + offer_bonus_points
     # A Core insert, not the unit of work: this runs on every charge, and nothing in the
     # request needs the row as an object (a refund reads it back in its own request).

@@ -186,10 +186,11 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules, also_spent: int
     spend = _locked_member_spend(member, at, rules) + also_spent
     earned = tier_for_spend(spend, rules)
     current = member.tier
-    first_name = first_name_of(member.user_id)
+    # The name is read only for a message: most evaluations (every charge) change nothing.
     if earned.rank > current.rank:
         member.tier, member.tier_since, member.protected_until = earned, at, None
         pct = rules.tier_multipliers[earned.rank]
+        first_name = first_name_of(member.user_id)
         _notify(
             member.user_id,
             "tier_changed",
@@ -201,6 +202,7 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules, also_spent: int
     elif earned is current:
         if member.protected_until is not None:
             member.protected_until = None
+            first_name = first_name_of(member.user_id)
             _notify(
                 member.user_id,
                 "tier_kept",
@@ -211,6 +213,7 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules, also_spent: int
     elif member.protected_until is None:
         member.protected_until = _earliest_drop(member, at, rules)
         needed = tier_threshold(current, rules) - spend
+        first_name = first_name_of(member.user_id)
         _notify(
             member.user_id,
             "tier_protected",
@@ -231,6 +234,7 @@ def _evaluate(member: Member, at: datetime, rules: LoyaltyRules, also_spent: int
             if member.protected_until
             else ""
         )
+        first_name = first_name_of(member.user_id)
         _notify(
             member.user_id,
             "tier_changed",
