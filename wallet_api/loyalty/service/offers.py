@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from wallet_api.audit.service import record_event, user_actor
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.errors import (
     OfferAlreadyUsed,
@@ -104,22 +105,28 @@ def end_offer(offer_id: uuid.UUID, *, ended_by: uuid.UUID) -> None:
     db.session.flush()
 
 
-def _eligible_offers(user_id: Any, tiers: Any, at: Any, store_id: Any = None) -> Select[Any]:
-    """The statement of ``eligible_offers_query``, from values or bound parameters."""
-    used = select(OfferUse.id).where(OfferUse.offer_id == Offer.id, OfferUse.user_id == user_id)
-    stmt = select(Offer).where(
-        Offer.is_active.is_(True),
-        Offer.starts_at <= at,
-        Offer.ends_at > at,
-        or_(Offer.min_tier.is_(None), Offer.min_tier.in_(tiers)),
-        or_(Offer.once_per_customer.is_(False), ~used.exists()),
-    )
+_offers, _uses, _offer_stores = Offer.__table__, OfferUse.__table__, OfferStore.__table__
+
+
+def _eligible_offers(user_id: Any, tiers: Any, at: Any, store_id: Any = None) -> list[Any]:
+    """The conditions of ``eligible_offers_query``, from values or bound parameters.
+
+    Written on the tables (Core), so the counter can send them as a fixed statement.
+    """
+    used = select(_uses.c.id).where(_uses.c.offer_id == _offers.c.id, _uses.c.user_id == user_id)
+    criteria = [
+        _offers.c.is_active.is_(True),
+        _offers.c.starts_at <= at,
+        _offers.c.ends_at > at,
+        or_(_offers.c.min_tier.is_(None), _offers.c.min_tier.in_(tiers)),
+        or_(_offers.c.once_per_customer.is_(False), ~used.exists()),
+    ]
     if store_id is not None:
-        limited = select(OfferStore.offer_id).where(OfferStore.offer_id == Offer.id)
-        stmt = stmt.where(
-            or_(~limited.exists(), limited.where(OfferStore.store_id == store_id).exists())
+        limited = select(_offer_stores.c.offer_id).where(_offer_stores.c.offer_id == _offers.c.id)
+        criteria.append(
+            or_(~limited.exists(), limited.where(_offer_stores.c.store_id == store_id).exists())
         )
-    return stmt
+    return criteria
 
 
 def eligible_offers_query(
@@ -130,16 +137,39 @@ def eligible_offers_query(
     Tenure and history never narrow this list, so an existing customer always sees at least
     what a new customer sees (less only what they already used).
     """
-    return _eligible_offers(user_id, tier.at_or_below(), at, store_id)
+    return select(Offer).where(*_eligible_offers(user_id, tier.at_or_below(), at, store_id))
 
 
-# The same statement with bound parameters, built once: a charge asks it every time.
-_OFFERS_AT_THE_COUNTER = _eligible_offers(
-    bindparam("user_id"),
-    bindparam("tiers", expanding=True),
-    bindparam("at"),
-    bindparam("store_id"),
-).order_by(Offer.created_at, Offer.id)
+# The same conditions with bound parameters, built once and sent as a fixed statement
+# (extensions/fixed.py): a charge asks it every time. The tiers are one parameter per
+# tier, not an expanding IN list, so the SQL never changes (a lower tier repeats the
+# highest it reaches), and only the columns the counter uses are read.
+_TIER_PARAMS = [f"tier_{rank}" for rank in range(len(Tier))]
+_OFFERS_AT_THE_COUNTER = FixedStatement(
+    select(
+        _offers.c.id,
+        _offers.c.title,
+        _offers.c.kind,
+        _offers.c.value,
+        _offers.c.product_id,
+        _offers.c.min_subtotal_cents,
+        _offers.c.once_per_customer,
+    )
+    .where(
+        *_eligible_offers(
+            bindparam("user_id"),
+            [bindparam(name) for name in _TIER_PARAMS],
+            bindparam("at"),
+            bindparam("store_id"),
+        )
+    )
+    .order_by(_offers.c.created_at, _offers.c.id)
+)
+
+
+def _tier_params(tier: Tier) -> dict[str, Tier]:
+    reached = tier.at_or_below()
+    return {name: reached[min(rank, len(reached) - 1)] for rank, name in enumerate(_TIER_PARAMS)}
 
 
 @dataclass(frozen=True)
@@ -193,9 +223,8 @@ def apply_offers(
     and an offer that the cap leaves at zero is not applied (nor used up).
     """
     tier = current_tier(user_id, at)
-    offers = db.session.scalars(
-        _OFFERS_AT_THE_COUNTER,
-        {"user_id": user_id, "tiers": list(tier.at_or_below()), "at": at, "store_id": store_id},
+    offers = _OFFERS_AT_THE_COUNTER.execute(
+        {"user_id": user_id, "at": at, "store_id": store_id, **_tier_params(tier)}
     )
     remaining = subtotal_cents
     applied: list[AppliedOffer] = []
