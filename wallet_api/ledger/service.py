@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, event, func, select
@@ -38,6 +39,7 @@ from sqlalchemy.orm.util import identity_key
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.database import transaction_memo
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.ledger.errors import (
     AccountClosed,
@@ -176,9 +178,17 @@ def system_account(kind: AccountKind, store_id: uuid.UUID | None = None) -> Acco
 _accounts = Account.__table__
 
 
-_IDS_BY_KEY = select(_accounts.c.key, _accounts.c.id, _accounts.c.balance.is_(None)).where(
-    _accounts.c.key.in_(bindparam("keys", expanding=True))
-)
+_ID_BY_KEY = FixedStatement(select(_accounts.c.id).where(_accounts.c.key == bindparam("key")))
+
+
+@lru_cache(maxsize=8)
+def _ids_by_key(count: int) -> FixedStatement:
+    """The ids of ``count`` accounts by key, a fixed statement per count (a charge: four)."""
+    return FixedStatement(
+        select(_accounts.c.key, _accounts.c.id, _accounts.c.balance.is_(None)).where(
+            _accounts.c.key.in_([bindparam(f"key_{n}") for n in range(count)])
+        )
+    )
 
 
 def _account_id(key: str) -> int | None:
@@ -189,7 +199,7 @@ def _account_id(key: str) -> int | None:
     known: dict[str, int] = transaction_memo(_IDS)
     if key in known:
         return known[key]
-    return db.session.execute(select(_accounts.c.id).where(_accounts.c.key == key)).scalar()
+    return _ID_BY_KEY.execute({"key": key}).scalar()
 
 
 def wallet_account_key(user_id: uuid.UUID) -> str:
@@ -213,7 +223,8 @@ def preload_account_ids(keys: Iterable[str]) -> None:
     wanted = list(dict.fromkeys(keys))
     if wanted:
         ids, systems = transaction_memo(_IDS), transaction_memo(_SYSTEM_IDS)
-        for key, account_id, is_system in db.session.execute(_IDS_BY_KEY, {"keys": wanted}):
+        by_key = _ids_by_key(len(wanted)).execute({f"key_{n}": k for n, k in enumerate(wanted)})
+        for key, account_id, is_system in by_key:
             ids[key] = account_id
             if is_system:
                 systems[account_id] = True
