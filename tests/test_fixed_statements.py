@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import StatementError
 
 from tests.helpers import ApiClient
 from wallet_api.auth.models import Role, User
 from wallet_api.extensions import db
-from wallet_api.extensions.fixed import FixedStatement
+from wallet_api.extensions.fixed import FixedStatement, as_persistent
 from wallet_api.social.models import Notification, NotificationKind
 
 _users = User.__table__
@@ -147,3 +148,34 @@ def test_what_sqlalchemy_would_finish_at_execution_is_refused(
     # On every database: the SQLite run refuses what PostgreSQL could not send this way.
     with app.app_context(), pytest.raises(TypeError, match=message):
         FixedStatement(statement).execute(params)
+
+
+_WHOLE_USER = select(_users).where(_users.c.id == bindparam("user_id"))
+
+
+def test_a_row_becomes_the_sessions_object_without_a_load(app, api: ApiClient) -> None:
+    anna = api.register("Anna")
+    with app.app_context():
+        row = FixedStatement(_WHOLE_USER).execute({"user_id": uuid.UUID(anna.id)}).one()
+        user = as_persistent(User, row)
+        assert sa_inspect(user).persistent
+        assert not db.session.dirty  # its values are as loaded, not changes to write
+        assert db.session.get(User, user.id) is user  # the identity map holds it
+        user.first_name = "Annie"  # a change is written as for any loaded object
+        db.session.commit()
+    me = api.get("/v1/me", headers=anna.headers).get_json()
+    assert (me["first_name"], me["email"]) == ("Annie", anna.email)
+
+
+def test_an_object_already_loaded_is_brought_up_to_the_row(app, api: ApiClient) -> None:
+    anna = api.register("Anna")
+    with app.app_context():
+        user_id = uuid.UUID(anna.id)
+        loaded = db.session.get(User, user_id)
+        assert loaded.first_name == "Anna"
+        FixedStatement(_RENAME).execute({"user_id": user_id, "first_name": "Annie"})
+        row = FixedStatement(_WHOLE_USER).execute({"user_id": user_id}).one()
+        assert as_persistent(User, row) is loaded
+        assert loaded.first_name == "Annie"
+        assert not db.session.dirty
+        db.session.rollback()

@@ -28,15 +28,19 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Executable
+from sqlalchemy import Executable, inspect
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update, UpdateBase
 
 from wallet_api.extensions.database import db
+
+M = TypeVar("M")
 
 Processor = Callable[[Any], Any]
 Params = Mapping[str, Any]
@@ -187,3 +191,27 @@ def _rows(plan: _Plan, dialect: Dialect, cursor: Any) -> list[Any]:
         make(value if fn is None else fn(value) for fn, value in zip(processors, row, strict=True))
         for row in cursor.fetchall()
     ]
+
+
+def as_persistent(model: type[M], row: Any) -> M:
+    """The session's object for a whole row a fixed statement has just read (and locked).
+
+    What an ORM ``SELECT`` with ``populate_existing`` gives, without SQLAlchemy's loading:
+    the object already in the session now holds the row's values as loaded (not as
+    changes), or a new object is attached as persistent without another ``SELECT``. The
+    caller flushes first, as that ``SELECT`` would have autoflushed. ``row`` has every
+    mapped column of ``model``, by attribute name.
+    """
+    values = row._asdict()
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    session = db.session()
+    loaded = session.identity_map.get(key)
+    if loaded is not None:
+        for name, value in values.items():
+            set_committed_value(loaded, name, value)
+        return loaded  # type: ignore[no-any-return]
+    instance = model(**values)
+    make_transient_to_detached(instance)  # its history reset, as if loaded
+    session.add(instance)
+    return instance

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, object_session
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.database import transaction_memo
-from wallet_api.extensions.fixed import FixedStatement
+from wallet_api.extensions.fixed import FixedStatement, as_persistent
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.models import (
@@ -125,19 +125,24 @@ def _locked_member_spend(member: Member, at: datetime, rules: LoyaltyRules) -> i
     return known[key]  # type: ignore[no-any-return]
 
 
+_members = Member.__table__
+# Every charge locks its customer's member row: a fixed statement (extensions/fixed.py),
+# then the object the tier rules change, without an ORM load (~0.2 ms of CPU less).
+_LOCK_MEMBER = FixedStatement(
+    select(_members).where(_members.c.user_id == bindparam("user_id")).with_for_update()
+)
+
+
 def _locked_member(user_id: uuid.UUID) -> Member | None:
     locked: dict[uuid.UUID, Member] = transaction_memo(_LOCKED_MEMBERS)
     member = locked.get(user_id)
     if member is not None:
         return member
-    member = db.session.scalar(
-        select(Member)
-        .where(Member.user_id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if member is not None:
-        locked[user_id] = member
+    db.session.flush()  # as an ORM query would autoflush: a member added just before
+    row = _LOCK_MEMBER.execute({"user_id": user_id}).one_or_none()
+    if row is None:
+        return None
+    member = locked[user_id] = as_persistent(Member, row)
     return member
 
 
