@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, inspect
+from sqlalchemy import Connection, Executable, inspect
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import make_transient_to_detached
@@ -38,7 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert, Update, UpdateBase
 
-from wallet_api.extensions.database import db
+from wallet_api.extensions.database import db, transaction_memo
 
 M = TypeVar("M")
 
@@ -151,7 +151,7 @@ class FixedStatement:
         many = isinstance(params, list)
         first: Params = (params[0] if params else {}) if many else (params or {})  # type: ignore[index,assignment]
         names = tuple(sorted(first))
-        connection = db.session.connection()
+        connection = _connection()
         dialect = connection.dialect
         if dialect.name != "postgresql" or dialect.driver != "psycopg":
             self.plan(names)  # what PostgreSQL could not send this way fails here too
@@ -167,6 +167,22 @@ class FixedStatement:
             if cursor.description is None or plan.row_type is None:
                 return FixedResult([], cursor.rowcount)
             return FixedResult(_rows(plan, dialect, cursor), cursor.rowcount)
+
+
+_CONNECTION = "fixed_statement_connection"
+
+
+def _connection() -> Connection:
+    """The session's connection, remembered for its transaction.
+
+    ``Session.connection()`` costs ~20 µs of CPU a call through its state machinery, and a
+    charge sends ~15 fixed statements; the transaction keeps one connection until it ends.
+    """
+    memo = transaction_memo(_CONNECTION)
+    connection = memo.get(None)
+    if connection is None:
+        connection = memo[None] = db.session.connection()
+    return connection  # type: ignore[no-any-return]
 
 
 def _bound(plan: _Plan, params: Params) -> dict[str, Any]:
