@@ -361,4 +361,7 @@ def _assert_in_the_ledger_exactly_once(url: str, load: Load) -> None:
 
 
 def _log_tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-4000:]
+    """The first unhandled error's traceback if the server logged one, else the log's end."""
+    text = log.read_text(errors="replace")
+    first = text.find("unhandled error")
+    return text[first : first + 20000] if first >= 0 else text[-4000:]

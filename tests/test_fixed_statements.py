@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from tests.helpers import ApiClient
 from wallet_api.auth.models import Role, User
@@ -179,3 +180,57 @@ def test_an_object_already_loaded_is_brought_up_to_the_row(app, api: ApiClient) 
         assert loaded.first_name == "Annie"
         assert not db.session.dirty
         db.session.rollback()
+
+
+def test_a_constraint_refusal_is_sqlalchemys_integrity_error(app, api: ApiClient) -> None:
+    # Callers catch SQLAlchemy's classes; the driver's lane raises the same ones.
+    anna = api.register("Anna")
+    at = datetime(2026, 5, 1, 9, 30, tzinfo=UTC)
+    row = _notification(uuid.UUID(anna.id), "once", {}, at)
+    statement = FixedStatement(_INSERT_NOTIFICATION)
+    with app.app_context():
+        statement.execute(row)
+        with pytest.raises(IntegrityError):
+            statement.execute(row)
+        db.session.rollback()
+
+
+def _kill_the_sessions_backend() -> None:
+    """Terminate the server process behind the session's connection, as a crash would."""
+    pid = db.session.execute(select(func.pg_backend_pid())).scalar_one()
+    with db.engine.connect() as other:
+        other.execute(select(func.pg_terminate_backend(pid)))
+
+
+@pytest.mark.postgres_only
+def test_a_dropped_connection_is_invalidated_and_the_rollback_succeeds(app, api) -> None:
+    anna = api.register("Anna")
+    with app.app_context():
+        _kill_the_sessions_backend()
+        with pytest.raises(OperationalError) as raised:
+            FixedStatement(_USER).execute({"user_id": uuid.UUID(anna.id)})
+        assert raised.value.connection_invalidated
+        db.session.rollback()  # SQLAlchemy knows the connection died: nothing to raise
+        row = FixedStatement(_USER).execute({"user_id": uuid.UUID(anna.id)}).one()
+        assert row.first_name == "Anna"  # a live connection from the pool
+
+
+@pytest.mark.postgres_only
+def test_the_driver_raising_unwrapped_still_gives_503_not_500(app, api) -> None:
+    # The ledger's posting statements use the raw cursor without SQLAlchemy's wrapping; a
+    # connection dropped there leaves the session's rollback failing, and the handler then
+    # drops the session's connections instead (it once called a method scoped_session
+    # does not have, and the crashed-database fault injection answered a 500).
+    from wallet_api import _database_unavailable
+
+    anna = api.register("Anna")
+    with app.test_request_context():
+        _kill_the_sessions_backend()
+        raw = db.session.connection().connection.driver_connection
+        with pytest.raises(psycopg.OperationalError) as raised:
+            raw.execute("SELECT 1")
+        response = _database_unavailable(raised.value)
+        assert response.status_code == 503
+        assert response.get_json()["code"] == "database_unavailable"
+        row = FixedStatement(_USER).execute({"user_id": uuid.UUID(anna.id)}).one()
+        assert row.first_name == "Anna"

@@ -122,7 +122,7 @@ def _forget_failed_transaction() -> None:
         # instead of returning them to the pool.
         current_app.logger.info("rollback after a database error failed: %s", _first_line(exc))
         try:
-            db.session.invalidate()
+            db.session().invalidate()  # the Session: scoped_session does not proxy it
         except (sa_exc.SQLAlchemyError, psycopg.Error):
             current_app.logger.info("invalidating the session's connections failed")
 

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Executable, inspect
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -159,14 +160,44 @@ class FixedStatement:
             rows = list(result) if result.returns_rows else []
             return FixedResult(rows, result.rowcount)
         plan = self.plan(names, dialect)
-        with connection.connection.driver_connection.cursor() as cursor:
-            if many:
-                cursor.executemany(plan.sql, [_bound(plan, p) for p in params])  # type: ignore[union-attr]
-                return FixedResult([], cursor.rowcount)
-            cursor.execute(plan.sql, _bound(plan, first))
-            if cursor.description is None or plan.row_type is None:
-                return FixedResult([], cursor.rowcount)
-            return FixedResult(_rows(plan, dialect, cursor), cursor.rowcount)
+        driver = connection.connection.driver_connection
+        try:
+            with driver.cursor() as cursor:
+                if many:
+                    values = [_bound(plan, p) for p in params]  # type: ignore[union-attr]
+                    cursor.executemany(plan.sql, values)
+                    return FixedResult([], cursor.rowcount)
+                cursor.execute(plan.sql, _bound(plan, first))
+                if cursor.description is None or plan.row_type is None:
+                    return FixedResult([], cursor.rowcount)
+                return FixedResult(_rows(plan, dialect, cursor), cursor.rowcount)
+        except dialect.loaded_dbapi.Error as error:
+            raise _as_sqlalchemy_error(connection, error, plan.sql, params) from error
+
+
+def _as_sqlalchemy_error(
+    connection: Connection, error: Exception, sql: str, params: Any
+) -> DBAPIError:
+    """The driver's error as ``Session.execute`` would have raised it.
+
+    A dropped connection is invalidated, so that the session's rollback does not try the
+    dead socket and the pool never hands it out again; the error is SQLAlchemy's own class
+    (``IntegrityError``, ``OperationalError``, ...), so callers and the app's error
+    handlers treat both lanes alike.
+    """
+    dialect = connection.dialect
+    disconnected = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    if disconnected and not connection.invalidated:
+        connection.invalidate(error)
+    return DBAPIError.instance(  # type: ignore[no-any-return]
+        sql,
+        params,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=connection.engine.hide_parameters,
+        connection_invalidated=disconnected,
+        dialect=dialect,
+    )
 
 
 _CONNECTION = "fixed_statement_connection"

@@ -106,7 +106,10 @@ class Api(flask_smorest.Api):
         if status == 429 and (retry_after := _retry_after()) is not None:
             headers["Retry-After"] = retry_after
         if status >= 500:
-            current_app.logger.error("unhandled error", exc_info=error.__cause__ or error)
+            # Flask hands an unhandled exception over as InternalServerError with the
+            # exception itself in ``original_exception``: log that one's traceback.
+            cause = getattr(error, "original_exception", None) or error.__cause__ or error
+            current_app.logger.error("unhandled error", exc_info=cause)
         return problem_response(status, code, title, detail, errors=errors, headers=headers)
 
 
