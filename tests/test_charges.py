@@ -258,6 +258,9 @@ def test_charge_items_priced_on_the_server(api, app, frozen):
     )
     again = api.get(f"/v1/charges/{receipt['id']}", as_=scene.anna).get_json()
     assert again["items"][0]["unit_price"] == 390
+    # The charge's answer is built from the values written, not read back: it says exactly
+    # what reading the charge says.
+    assert again == receipt
 
 
 def test_charge_a_till_amount_by_staff(api):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -41,8 +42,36 @@ from wallet_api.stores.service import acts_for, counter_store
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """A charge just made, as its response shows it: built from the values written.
+
+    Not an ORM ``Charge``: constructing and instrumenting that object and its lines cost
+    ~0.25 ms of a charge's CPU for a response that only reads them. A later read of the
+    charge (``GET /v1/charges/{id}``, a refund) loads the ORM object from the table.
+    """
+
+    id: uuid.UUID
+    kind: str
+    store: Store
+    customer_id: uuid.UUID
+    amount: int
+    discount: int
+    offers: list[str]
+    points_earned: int
+    currency: str
+    refunded_amount: int
+    created_at: datetime
+    lines: Sequence[PricedLine]
+    refunds: Sequence[Refund] = ()
+
+    @property
+    def subtotal(self) -> int:
+        return self.amount + self.discount
+
+
+@dataclass(frozen=True)
 class ChargeResult:
-    charge: Charge
+    charge: Receipt
     balance: int | None  # what the till may show: see ChargeCreatedSchema.balance
     currency: str
     greeting: str
@@ -118,7 +147,7 @@ def record_charge(
     discount: int = 0,
     offers: Sequence[str] = (),
     points_earned: int = 0,
-) -> Charge:
+) -> Receipt:
     """The receipt of a sale whose money the handler has just posted.
 
     ``customer_id`` is the wallet that paid, which is where refunds go: the customer's
@@ -165,18 +194,23 @@ def record_charge(
     # What the handler left pending is written now, as before, so that its errors surface
     # in the handler and not at the commit after the response was built.
     db.session.flush()
-    # The receipt the response serialises, built from what was written rather than read
-    # back: never added to the session, so it is not written twice. It holds the store and
-    # the (no) refunds, which the response shows.
-    return Charge(
-        **row,
+    return Receipt(
+        id=charge_id,
+        kind=scanned.kind,
         store=store,
-        refunds=[],
-        lines=[ChargeLine(**line) for line in line_rows],
+        customer_id=customer_id,
+        amount=amount,
+        discount=discount,
+        offers=row["offers"],
+        points_earned=points_earned,
+        currency=currency,
+        refunded_amount=0,
+        created_at=row["created_at"],
+        lines=list(lines),
     )
 
 
-def charge_ref(charge: Charge) -> dict[str, Any]:
+def charge_ref(charge: Charge | Receipt) -> dict[str, Any]:
     """A charge as other domains' ledger meta name it: its id and its store."""
     return {"id": str(charge.id), "store": store_ref(charge.store)}
 
