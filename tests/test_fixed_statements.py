@@ -15,7 +15,13 @@ import psycopg
 import pytest
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import (
+    IntegrityError,
+    MultipleResultsFound,
+    NoResultFound,
+    OperationalError,
+    StatementError,
+)
 
 from tests.helpers import ApiClient
 from wallet_api.auth.models import Role, User
@@ -68,7 +74,7 @@ def test_no_row_one_or_none_and_scalar(app) -> None:
         result = FixedStatement(_USER).execute({"user_id": uuid.uuid4()})
         assert result.one_or_none() is None
         assert result.scalar() is None
-        with pytest.raises(LookupError):
+        with pytest.raises(NoResultFound):  # as SQLAlchemy's own result says
             result.one()
 
 
@@ -234,3 +240,16 @@ def test_the_driver_raising_unwrapped_still_gives_503_not_500(app, api) -> None:
         assert response.get_json()["code"] == "database_unavailable"
         row = FixedStatement(_USER).execute({"user_id": uuid.UUID(anna.id)}).one()
         assert row.first_name == "Anna"
+
+
+def test_two_rows_where_one_was_required_is_sqlalchemys_error(app, api: ApiClient) -> None:
+    api.register("Anna")
+    api.register("Anna")  # another Anna
+    by_name = FixedStatement(select(_users.c.id).where(_users.c.first_name == bindparam("n")))
+    with app.app_context():
+        result = by_name.execute({"n": "Anna"})
+        assert len(result.all()) == 2
+        with pytest.raises(MultipleResultsFound):
+            result.one()
+        with pytest.raises(MultipleResultsFound):
+            result.one_or_none()

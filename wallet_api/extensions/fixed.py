@@ -8,7 +8,7 @@ parameter names, then sends the SQL on the connection that the session's transac
 already holds: same transaction, same locks, commit and rollback stay with the session.
 Values go through the column types' own bind and result processors (``UTCDateTime``, enums,
 JSON), so what is written and read is what ``Session.execute`` writes and reads. On every
-other database (SQLite, the embedded default) it is ``Session.execute`` itself.
+other database (SQLite, the embedded default) the session's connection runs it as Core.
 
 Deliberate differences from ``Session.execute``:
 
@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Executable, inspect
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -67,12 +67,14 @@ class FixedResult:
 
     def one_or_none(self) -> Any | None:
         if len(self._rows) > 1:
-            raise LookupError("expected at most one row")
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
         return self.first()
 
     def one(self) -> Any:
-        if len(self._rows) != 1:
-            raise LookupError(f"expected one row, got {len(self._rows)}")
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(self._rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
         return self._rows[0]
 
     def scalar(self) -> Any | None:
@@ -186,7 +188,9 @@ def _as_sqlalchemy_error(
     handlers treat both lanes alike.
     """
     dialect = connection.dialect
-    disconnected = dialect.is_disconnect(error, connection.connection.dbapi_connection, None)
+    disconnected = connection.invalidated or dialect.is_disconnect(
+        error, connection.connection.dbapi_connection, None
+    )
     if disconnected and not connection.invalidated:
         connection.invalidate(error)
     return DBAPIError.instance(  # type: ignore[no-any-return]
