@@ -253,3 +253,18 @@ def test_two_rows_where_one_was_required_is_sqlalchemys_error(app, api: ApiClien
             result.one()
         with pytest.raises(MultipleResultsFound):
             result.one_or_none()
+
+
+@pytest.mark.postgres_only
+def test_the_ledgers_statements_raise_sqlalchemys_errors_too(app, api) -> None:
+    # ledger/statements.py posts on the raw cursor as well, with the same wrapping.
+    from wallet_api.ledger import service as ledger
+
+    anna = api.register("Anna")
+    with app.app_context():
+        _kill_the_sessions_backend()
+        with pytest.raises(OperationalError) as raised:
+            ledger.lock_wallet(uuid.UUID(anna.id))
+        assert raised.value.connection_invalidated
+        db.session.rollback()
+        assert ledger.lock_wallet(uuid.UUID(anna.id)).balance == 0

@@ -100,8 +100,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 # What a lost or restarting database looks like from here: the driver's operational and
 # interface errors (connection refused or dropped, server shutting down, a deadlock or
 # serialization failure) and no pooled connection in time. All are worth a retry.
-# The ledger posts through the raw psycopg cursor (ledger/statements.py), so the driver's
-# own errors arrive unwrapped as well.
+# The money path's raw-cursor statements (extensions/fixed.py, ledger/statements.py) raise
+# SQLAlchemy's classes too; the driver's own stay listed for any raw use that does not.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,

@@ -174,10 +174,10 @@ class FixedStatement:
                     return FixedResult([], cursor.rowcount)
                 return FixedResult(_rows(plan, dialect, cursor), cursor.rowcount)
         except dialect.loaded_dbapi.Error as error:
-            raise _as_sqlalchemy_error(connection, error, plan.sql, params) from error
+            raise as_sqlalchemy_error(connection, error, plan.sql, params) from error
 
 
-def _as_sqlalchemy_error(
+def as_sqlalchemy_error(
     connection: Connection, error: Exception, sql: str, params: Any
 ) -> DBAPIError:
     """The driver's error as ``Session.execute`` would have raised it.

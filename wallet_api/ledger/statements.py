@@ -9,7 +9,8 @@ in the service; this module only talks to the database, in two interchangeable w
   SQLAlchemy's per-statement execution machinery costing about three times the client CPU
   of the statements themselves, which made the ledger reach only a third of the raw SQL
   throughput (bench/README.md). Statements issued here bypass SQLAlchemy's
-  ``before_cursor_execute`` events, so SQL echo does not show them.
+  ``before_cursor_execute`` events, so SQL echo does not show them; the driver's errors
+  are raised as SQLAlchemy's own, as ``extensions/fixed.py`` does.
 * :class:`CoreStatements` everywhere else (SQLite, the embedded default): the same
   statements as SQLAlchemy Core constructs, built once.
 
@@ -24,9 +25,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
+import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from wallet_api.extensions.fixed import as_sqlalchemy_error
 from wallet_api.ledger.models import Account, AccountKind, LedgerEntry, LedgerTransaction
 
 
@@ -56,7 +59,7 @@ class PostingStatements(Protocol):
 
 def statements_for(connection: Connection) -> PostingStatements:
     if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        return PsycopgStatements(connection.connection.driver_connection)
+        return PsycopgStatements(connection)
     return CoreStatements(connection)
 
 
@@ -154,17 +157,26 @@ def _locked(row: Sequence[Any]) -> Locked:
 
 
 class PsycopgStatements:
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Connection) -> None:
         # One client-side cursor (it holds nothing on the server) for all four statements;
         # commit and rollback stay with the session that owns the connection.
-        self.cursor = connection.cursor()
+        self.connection = connection
+        self.cursor = connection.connection.driver_connection.cursor()
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
+        try:
+            return self.cursor.execute(sql, params)
+        except psycopg.Error as error:
+            # As Session.execute raises it: SQLAlchemy's class, a dropped connection
+            # invalidated first (extensions/fixed.py).
+            raise as_sqlalchemy_error(self.connection, error, sql, params) from error
 
     def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]:
-        rows = self.cursor.execute(_PG_LOCK, (list(ids),)).fetchall()
+        rows = self._execute(_PG_LOCK, (list(ids),)).fetchall()
         return {row[0]: _locked(row) for row in rows}
 
     def lock_customer_by_key(self, key: str) -> Locked | None:
-        row = self.cursor.execute(_PG_LOCK_BY_KEY, (key,)).fetchone()
+        row = self._execute(_PG_LOCK_BY_KEY, (key,)).fetchone()
         return None if row is None else _locked(row)
 
     def insert_transaction(self, values: dict[str, Any]) -> int:
@@ -176,11 +188,11 @@ class PsycopgStatements:
             _aware(values["event_at"]),
             _aware(values["created_at"]),
         )
-        return self.cursor.execute(_PG_INSERT_TRANSACTION, params).fetchone()[0]
+        return self._execute(_PG_INSERT_TRANSACTION, params).fetchone()[0]  # type: ignore[no-any-return]
 
     def insert_entries(self, rows: list[dict[str, Any]]) -> None:
         params = [row[column] for row in rows for column in _ENTRY_COLUMNS]
-        self.cursor.execute(_pg_insert_entries(len(rows)), params)
+        self._execute(_pg_insert_entries(len(rows)), params)
 
     def update_balance(self, account_id: int, balance: int, version: int) -> None:
-        self.cursor.execute(_PG_UPDATE_BALANCE, (balance, version, account_id))
+        self._execute(_PG_UPDATE_BALANCE, (balance, version, account_id))
