@@ -208,25 +208,41 @@ def _kill_the_sessions_backend() -> None:
         other.execute(select(func.pg_terminate_backend(pid)))
 
 
+def _first_name_read_fixed(user_id: uuid.UUID) -> str:
+    return FixedStatement(_USER).execute({"user_id": user_id}).one().first_name
+
+
+def _wallet_balance_locked_by_the_ledger(user_id: uuid.UUID) -> int:
+    from wallet_api.ledger import service as ledger  # ledger/statements.py: the raw cursor too
+
+    return ledger.lock_wallet(user_id).balance
+
+
 @pytest.mark.postgres_only
-def test_a_dropped_connection_is_invalidated_and_the_rollback_succeeds(app, api) -> None:
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [(_first_name_read_fixed, "Anna"), (_wallet_balance_locked_by_the_ledger, 0)],
+    ids=["fixed-statement", "ledger-statement"],
+)
+def test_a_dropped_connection_is_invalidated_and_the_rollback_succeeds(
+    app, api, operation, expected
+) -> None:
     anna = api.register("Anna")
     with app.app_context():
         _kill_the_sessions_backend()
-        with pytest.raises(OperationalError) as raised:
-            FixedStatement(_USER).execute({"user_id": uuid.UUID(anna.id)})
+        with pytest.raises(OperationalError) as raised:  # SQLAlchemy's, not the driver's
+            operation(uuid.UUID(anna.id))
         assert raised.value.connection_invalidated
         db.session.rollback()  # SQLAlchemy knows the connection died: nothing to raise
-        row = FixedStatement(_USER).execute({"user_id": uuid.UUID(anna.id)}).one()
-        assert row.first_name == "Anna"  # a live connection from the pool
+        assert operation(uuid.UUID(anna.id)) == expected  # a live connection from the pool
 
 
 @pytest.mark.postgres_only
 def test_the_driver_raising_unwrapped_still_gives_503_not_500(app, api) -> None:
-    # The ledger's posting statements use the raw cursor without SQLAlchemy's wrapping; a
-    # connection dropped there leaves the session's rollback failing, and the handler then
-    # drops the session's connections instead (it once called a method scoped_session
-    # does not have, and the crashed-database fault injection answered a 500).
+    # A raw use of the driver that does not wrap its errors (the ledger's statements did
+    # not, once) leaves the session unaware its connection died, so the rollback fails; the
+    # handler then drops the session's connections instead. It once called a method
+    # scoped_session does not have, and the crashed-database fault injection answered 500.
     from wallet_api import _database_unavailable
 
     anna = api.register("Anna")
@@ -253,18 +269,3 @@ def test_two_rows_where_one_was_required_is_sqlalchemys_error(app, api: ApiClien
             result.one()
         with pytest.raises(MultipleResultsFound):
             result.one_or_none()
-
-
-@pytest.mark.postgres_only
-def test_the_ledgers_statements_raise_sqlalchemys_errors_too(app, api) -> None:
-    # ledger/statements.py posts on the raw cursor as well, with the same wrapping.
-    from wallet_api.ledger import service as ledger
-
-    anna = api.register("Anna")
-    with app.app_context():
-        _kill_the_sessions_backend()
-        with pytest.raises(OperationalError) as raised:
-            ledger.lock_wallet(uuid.UUID(anna.id))
-        assert raised.value.connection_invalidated
-        db.session.rollback()
-        assert ledger.lock_wallet(uuid.UUID(anna.id)).balance == 0
