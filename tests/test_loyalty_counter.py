@@ -11,6 +11,7 @@ import pytest
 from tests.catalog_helpers import add_product
 from tests.helpers import problem
 from tests.loyalty_helpers import (
+    START,
     add_offer,
     add_reward,
     charge,
@@ -151,6 +152,17 @@ def test_refunds_take_points_back_in_proportion(api):
     assert {h["charge_id"] for h in history[:4]} == {receipt["id"]}
     assert history[3]["subtotal"] == 20_00
     assert (history[4]["charge_id"], history[4]["offers"]) == (None, [])
+
+
+def test_a_years_membership_earns_its_bonus_at_the_till(api):
+    # The counter reads the customer's joining date with the person (stores/scanning.py)
+    # and hands it to loyalty: the tenure bonus must come out as loyalty computes it.
+    clock.freeze(START)
+    scene = counter_scene(api, funds=50_00)
+    assert paid(api, scene, amount=10_00)["points_earned"] == 100  # Green, no tenure yet
+    clock.freeze(START + timedelta(days=366))
+    sign_in_again(api, scene.anna, scene.scanner)
+    assert paid(api, scene, amount=10_00)["points_earned"] == 105  # a full year: +5%
 
 
 def test_points_spent_meanwhile_are_not_taken_below_zero(api, app):
