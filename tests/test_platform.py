@@ -31,7 +31,7 @@ def test_wrong_method_is_problem_405(client):
     assert "GET" in response.headers["Allow"]
 
 
-def test_unexpected_errors_show_no_internals(app, client, monkeypatch):
+def test_unexpected_errors_show_no_internals(app, client, monkeypatch, caplog):
     from wallet_api.ops import service
 
     def broken():
@@ -43,6 +43,10 @@ def test_unexpected_errors_show_no_internals(app, client, monkeypatch):
     body = problem(response, 500, "internal_error")
     assert "SELECT" not in response.get_data(as_text=True)
     assert body["detail"] == "An unexpected error occurred."
+    # The operator's log has what the client does not: the exception itself, not Flask's
+    # InternalServerError wrapped around it.
+    logged = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert [type(r.exc_info[1]) for r in logged] == [RuntimeError]
 
 
 def test_committed_openapi_spec_is_current(client):
