@@ -138,7 +138,13 @@ class Blueprint(flask_smorest.Blueprint):
 
         webargs would load an absent body as ``{}``, which for a schema without required
         fields silently means "change nothing" while the spec says the body is required.
+
+        A schema given as a class is made once here: webargs would make one per request,
+        and marshmallow copies every declared field (and every nested schema) for each.
+        Our schemas keep no state between loads, so one instance serves every request.
         """
+        if isinstance(schema, type):
+            schema = schema()
         decorator = super().arguments(schema, location=location, required=required, **kwargs)
         if location != "json" or not required:
             return decorator
