@@ -265,6 +265,22 @@ def test_a_rate_limited_charge_verifies_its_token_once(api, monkeypatch):
     assert len(verified) == 1
 
 
+def test_a_worker_checks_a_tokens_signature_once_and_still_refuses_a_forgery(api, monkeypatch):
+    # A good signature is remembered across requests (the scanner's token comes with every
+    # charge); a token that differs in any character is checked afresh, and refused.
+    anna = api.register("Anna")
+    verified = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **kw: verified.append(1) or real_decode(*a, **kw))
+    for _ in range(3):
+        assert api.get("/v1/me", as_=anna).status_code == 200
+    assert len(verified) == 1
+    head, payload, signature = anna.access_token.split(".")
+    forged = f"{head}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    problem(api.get("/v1/me", as_=forged), 401, "token_invalid")
+    assert len(verified) == 2
+
+
 def test_a_token_verified_earlier_in_the_same_context_still_meets_the_clock(api, app):
     # Only the signature check is remembered for the app context; expiry is read each time.
     from wallet_api.clock import clock

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -227,7 +228,7 @@ def find_user_by_handle(handle: str) -> User | None:
     return db.session.scalar(select(User).where(User.handle == handle))
 
 
-def load_user_principal(claims: dict[str, Any]) -> Principal | None:
+def load_user_principal(claims: Mapping[str, Any]) -> Principal | None:
     try:
         user_id = uuid.UUID(claims["sub"])
     except (ValueError, TypeError):

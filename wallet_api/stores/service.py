@@ -209,7 +209,7 @@ _DEVICE_STATE = FixedStatement(
 )
 
 
-def load_device_principal(claims: dict[str, Any]) -> Principal | None:
+def load_device_principal(claims: Mapping[str, Any]) -> Principal | None:
     """Loads the device on every request, so a revoked device is refused at once."""
     try:
         device_id = uuid.UUID(claims["sub"])
