@@ -1,6 +1,6 @@
 #!/bin/sh
 # Every benchmark of issue 8, one after another, with their figures on stdout and in
-# bench/results/ (not committed). About 35 minutes on 2 cores. Needs PostgreSQL on
+# bench/results/ (not committed). About 40 minutes on 2 cores. Needs PostgreSQL on
 # 127.0.0.1:5432 (databases bench_http, bench_growth, bench_profile are created if missing
 # and wiped) and Redis on 127.0.0.1:6379 (db 7 is flushed).
 #
