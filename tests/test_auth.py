@@ -282,7 +282,8 @@ def test_a_worker_checks_a_tokens_signature_once_and_still_refuses_a_forgery(api
 
 
 def test_a_token_verified_earlier_in_the_same_context_still_meets_the_clock(api, app):
-    # Only the signature check is remembered for the app context; expiry is read each time.
+    # Only the signature check is remembered (per request and per worker); expiry is read
+    # each time.
     from wallet_api.clock import clock
     from wallet_api.extensions.auth import decode_token
 

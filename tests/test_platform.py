@@ -84,6 +84,26 @@ def test_a_required_body_that_is_missing_is_400(api):
     problem(api.request("PATCH", "/v1/me", as_=anna), 400, "body_required")
 
 
+def test_a_body_schema_is_made_once_and_keeps_nothing_between_requests(api, monkeypatch):
+    # Blueprint.arguments makes the schema when the route is declared; webargs would make
+    # one per request (and marshmallow copies every field for each). One instance then
+    # serves every request, so an invalid body must leave nothing behind for the next.
+    from wallet_api.auth.schemas import LoginSchema
+
+    made = []
+    real_init = LoginSchema.__init__
+    monkeypatch.setattr(
+        LoginSchema, "__init__", lambda self, *a, **kw: made.append(1) or real_init(self, *a, **kw)
+    )
+    invalid = problem(
+        api.post("/v1/auth/login", {"email": "not-an-email"}), 422, "validation_error"
+    )
+    assert set(invalid["errors"]) == {"email", "password"}
+    body = {"email": "nobody@example.com", "password": "wrong-password"}
+    problem(api.post("/v1/auth/login", body), 401, "invalid_credentials")
+    assert made == []
+
+
 def test_booleans_are_strict(api):
     ada = api.admin()
     response = api.post(
