@@ -2,7 +2,8 @@
 """Developer entry point; needs nothing but Python 3.11+.
 
     python3 dev.py serve    # virtualenv, install, migrate, seed the demo, serve :5000
-    python3 dev.py test     # the whole test suite (SQLite; PostgreSQL if configured)
+    python3 dev.py test     # the whole test suite (SQLite; PostgreSQL if configured), in
+                            # parallel (pytest-xdist; pass -n 0 for one process)
     python3 dev.py lint     # ruff lint and format check
 
 The virtualenv lives in .venv (or $WALLET_VENV) and is reinstalled only when
@@ -55,7 +56,10 @@ def serve() -> None:
 
 def test(args: list[str]) -> None:
     ensure_virtualenv()
-    _run(BIN / "python", "-m", "pytest", *args)
+    # The suite spends much of its time waiting on databases, browsers and subprocesses, so
+    # it runs in one pytest-xdist worker per core unless told otherwise (-n 0: one process).
+    parallel = [] if any(a.startswith(("-n", "--numprocesses")) for a in args) else ["-n", "auto"]
+    _run(BIN / "python", "-m", "pytest", *parallel, "--dist", "worksteal", *args)
 
 
 def lint() -> None:

@@ -22,6 +22,10 @@ from flask.testing import FlaskClient
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PG_URL = os.environ.get("WALLET_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("WALLET_TEST_REDIS_URL")
+# pytest-xdist names its workers gw0, gw1, ...; each gets a database and a Redis database of
+# its own, since every test empties the tables and resets the rate-limit counters it uses.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -41,8 +45,37 @@ def _database_url(tmp: Path) -> str:
     if PG_URL:
         from wallet_api.config import _normalise_database_url
 
-        return _normalise_database_url(PG_URL)
+        return _worker_database(_normalise_database_url(PG_URL))
     return f"sqlite:///{tmp / 'wallet.sqlite3'}"
+
+
+def _worker_database(url: str) -> str:
+    """The configured PostgreSQL database, or under xdist one per worker beside it
+    (``test_gw0``, ...), created on first use."""
+    if not XDIST_WORKER:
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{XDIST_WORKER}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def _worker_redis(url: str) -> str:
+    """Under xdist, Redis database 8 + the worker's number (Redis has 16 by default)."""
+    if not XDIST_WORKER:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    number = int(XDIST_WORKER.removeprefix("gw"))
+    assert number < 8, "at most eight xdist workers share one Redis"
+    return urlunsplit(urlsplit(url)._replace(path=f"/{8 + number}"))
 
 
 @pytest.fixture(scope="session")
@@ -50,9 +83,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     tmp = tmp_path_factory.mktemp("db")
     url = _database_url(tmp)
     os.environ.update(WALLET_ENV="test", WALLET_SECRET_KEY=TEST_SECRET, WALLET_DATABASE_URL=url)
-    os.environ.pop("WALLET_REDIS_URL", None) if not os.environ.get(
-        "WALLET_TEST_REDIS_URL"
-    ) else os.environ.update(WALLET_REDIS_URL=os.environ["WALLET_TEST_REDIS_URL"])
+    if REDIS_URL:
+        os.environ["WALLET_REDIS_URL"] = _worker_redis(REDIS_URL)
+    else:
+        os.environ.pop("WALLET_REDIS_URL", None)
     os.environ.pop("WALLET_JWT_KEYS", None)
 
     from flask_migrate import upgrade

@@ -11,6 +11,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 PASSWORD = "correct horse battery"
+# An id that names nothing, fixed so that parametrized test ids are the same in every
+# pytest-xdist worker (a fresh uuid4 per collection makes the workers disagree).
+UNKNOWN_ID = uuid.UUID("00000000-0000-4000-8000-0000000d0e5a")
 _counter = itertools.count(1)
 
 

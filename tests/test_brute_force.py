@@ -285,7 +285,7 @@ def test_the_login_limit_is_shared_by_gunicorn_workers_through_redis(app, tmp_pa
     from wallet_api.extensions import limiter
 
     limit, attempts = first_limit(LOGIN_LIMIT), 30
-    env = {**os.environ, "WALLET_REDIS_URL": os.environ["WALLET_TEST_REDIS_URL"]}
+    env = dict(os.environ)  # WALLET_REDIS_URL: the app fixture's Redis (one per xdist worker)
     limiter.reset()  # the same Redis keys as the workers': start from a clean budget
     with gunicorn(env, tmp_path / "redis.log") as port:
         shared = _login_attempts(port, attempts)

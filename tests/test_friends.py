@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import problem
+from tests.helpers import UNKNOWN_ID, problem
 from tests.social_helpers import befriend, box, in_parallel, inbox, sign_in_again
 
 
@@ -241,10 +241,10 @@ def test_boxes_and_friends_page_by_cursor(api):
     [
         ("POST", "/v1/friend-requests"),
         ("GET", "/v1/friend-requests"),
-        ("POST", f"/v1/friend-requests/{uuid.uuid4()}/accept"),
-        ("POST", f"/v1/friend-requests/{uuid.uuid4()}/decline"),
+        ("POST", f"/v1/friend-requests/{UNKNOWN_ID}/accept"),
+        ("POST", f"/v1/friend-requests/{UNKNOWN_ID}/decline"),
         ("GET", "/v1/friends"),
-        ("DELETE", f"/v1/friends/{uuid.uuid4()}"),
+        ("DELETE", f"/v1/friends/{UNKNOWN_ID}"),
     ],
 )
 def test_friends_need_a_signed_in_customer(api, method, path):

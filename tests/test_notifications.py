@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import problem
+from tests.helpers import UNKNOWN_ID, problem
 from tests.social_helpers import inbox
 
 
@@ -80,7 +80,7 @@ def test_only_the_owner_reads_a_notification(api, app):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/v1/notifications"), ("POST", f"/v1/notifications/{uuid.uuid4()}/read")],
+    [("GET", "/v1/notifications"), ("POST", f"/v1/notifications/{UNKNOWN_ID}/read")],
 )
 def test_inbox_needs_a_signed_in_customer(api, method, path):
     problem(api.request(method, path), 401, "token_missing")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers import problem
+from tests.helpers import UNKNOWN_ID, problem
 from tests.social_helpers import balance, befriend, fund, in_parallel, inbox, sign_in_again
 
 URL = "/v1/wallet/transfers"
@@ -189,7 +189,7 @@ def test_idempotency_key_is_required_and_replays(api, app, friends):
     problem(other, 422, "idempotency_key_reused")
 
 
-@pytest.mark.parametrize(("method", "path"), [("POST", URL), ("GET", f"{URL}/{uuid.uuid4()}")])
+@pytest.mark.parametrize(("method", "path"), [("POST", URL), ("GET", f"{URL}/{UNKNOWN_ID}")])
 def test_transfers_need_a_signed_in_customer(api, method, path):
     problem(api.request(method, path), 401, "token_missing")
 
