@@ -44,13 +44,14 @@ from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
-from wallet_api.ledger.service import format_money
+from wallet_api.ledger.service import HistoryEntry, format_money
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
 from wallet_api.stores.charges import ChargeResult, priced_order, record_charge, sale_meta
 from wallet_api.stores.codes import ScannedCode
 from wallet_api.stores.models import Charge, Store
 from wallet_api.stores.scanning import customer_user_of, greeting, open_wallet
+from wallet_api.wallet import counterparties
 
 ALLOWANCE_KIND = "allowance"
 LEDGER_KIND = "allowance_charge"
@@ -292,6 +293,18 @@ def _what(lines: Sequence[PricedLine]) -> str:
 
 def _party(user: User) -> dict[str, str]:
     return {"id": str(user.id), "name": user.display_name, "first_name": user.first_name}
+
+
+@counterparties.describes(LEDGER_KIND)
+def _grantee(entries: Sequence[HistoryEntry]) -> dict[int, counterparties.Counterparty]:
+    """The owner's row shows the friend who used the allowance, by the id the charge
+    recorded (no statement). The friend has no row: the owner's wallet paid."""
+    found: dict[int, counterparties.Counterparty] = {}
+    for entry in entries:
+        grantee_id = counterparties.meta_id(entry, "allowance", "grantee", "id")
+        if grantee_id is not None:
+            found[entry.entry_id] = counterparties.Person(grantee_id)
+    return found
 
 
 def charge_allowance(

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,6 +69,7 @@ from wallet_api.gifts.errors import (
 from wallet_api.gifts.models import AddressKind, Gift, GiftKind, GiftStatus
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
+from wallet_api.ledger.service import HistoryEntry
 from wallet_api.paycodes.service import code_hash, derive_code
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
@@ -78,6 +79,7 @@ from wallet_api.stores.errors import CodeUnknown
 from wallet_api.stores.models import Store
 from wallet_api.stores.scanning import greeting
 from wallet_api.transfers import service as transfers
+from wallet_api.wallet import counterparties
 
 GIFT_CODE_PREFIX = "G"
 GIFT_KIND = "gift"  # the kind of code at the till, and of its charges
@@ -158,6 +160,37 @@ def view(gift: Gift, viewer_id: uuid.UUID) -> dict[str, Any]:
         "settled_at": gift.settled_at,
         "thanked": gift.thanked_at is not None,
     }
+
+
+@counterparties.describes("gift", "gift_refund", "gift_credit")
+def _other_side(entries: Sequence[HistoryEntry]) -> dict[int, counterparties.Counterparty]:
+    """Wallet history: the giver's rows (given, back from a decline or expiry) show the
+    recipient as ``to`` does, a friend or the address masked (never who holds it); the
+    recipient's row (credit accepted or claimed) shows the giver. One statement a page."""
+    about = [(entry, counterparties.meta_id(entry, "gift_id")) for entry in entries]
+    wanted = {gift_id for _, gift_id in about if gift_id is not None}
+    if not wanted:
+        return {}
+    gifts = {
+        row.id: row
+        for row in db.session.execute(
+            select(
+                Gift.id, Gift.giver_id, Gift.recipient_id, Gift.address_kind, Gift.address
+            ).where(Gift.id.in_(wanted))
+        )
+    }
+    found: dict[int, counterparties.Counterparty] = {}
+    for entry, gift_id in about:
+        gift = gifts.get(gift_id) if gift_id is not None else None
+        if gift is None:
+            continue
+        if entry.kind == "gift_credit":
+            found[entry.entry_id] = counterparties.Person(gift.giver_id)
+        elif gift.address_kind is AddressKind.USER and gift.recipient_id is not None:
+            found[entry.entry_id] = counterparties.Person(gift.recipient_id)
+        elif gift.address_kind is not AddressKind.USER and gift.address:
+            found[entry.entry_id] = counterparties.Address.of(gift.address_kind.value, gift.address)
+    return found
 
 
 # --- giving --------------------------------------------------------------------------------

@@ -9,14 +9,18 @@ caller's database transaction. It flushes; the request commits.
 domain that posts uses these keys (all optional; ``account_history`` reads them):
 
 * ``meta["store"] = {"id": "<store uuid>", "name": "Bean Central"}``: where it happened;
-* ``meta["counterparty"] = {"id": "<user uuid>", "name": "Ben"}``: the other person of a
-  transfer or gift (their display name at the time of posting);
 * ``meta["items"] = [{"name": "Flat white", "size": "medium", "quantity": 1,
   "unit_price": 350}]``: what was bought or given (``unit_price`` in cents);
 * domain references such as ``meta["top_up_id"]``, ``meta["charge_id"]``,
   ``meta["gift_id"]`` (UUID strings), read by those domains and reports.
 
 Values must be JSON (strings, numbers, lists, dicts): UUIDs are stored as strings.
+
+Who the other side of a row was is not a meta key: the ledger is append-only, so the
+wallet's history reads it from the posting domain's own rows by these references
+(``wallet_api.wallet.counterparties``). Put no more personal data (email addresses,
+phone numbers) in memos or meta; a gift by email or phone still names its address in its
+memo and ``meta["to"]``, which a row written once keeps for good.
 """
 
 from __future__ import annotations
@@ -520,14 +524,12 @@ class HistoryEntry:
     meta: Mapping[str, Any]
     event_at: datetime
     created_at: datetime
+    # Who was on the other side, filled in by the history's reader (the wallet).
+    counterparty: Mapping[str, Any] | None = None
 
     @property
     def store(self) -> dict[str, Any] | None:
         return _meta_dict(self.meta.get("store"))
-
-    @property
-    def counterparty(self) -> dict[str, Any] | None:
-        return _meta_dict(self.meta.get("counterparty"))
 
     @property
     def items(self) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ window needs neither and lets the error say exactly what can be sent now.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import BalanceLimitExceeded
-from wallet_api.ledger.service import format_money
+from wallet_api.ledger.service import HistoryEntry, format_money
 from wallet_api.social import service as social
 from wallet_api.social.errors import NotAFriend
 from wallet_api.social.models import NotificationKind
@@ -31,6 +31,7 @@ from wallet_api.transfers.errors import (
     TransferToSelf,
 )
 from wallet_api.transfers.models import Transfer
+from wallet_api.wallet import counterparties
 
 WINDOW = timedelta(hours=24)
 
@@ -75,6 +76,18 @@ def check_daily_limit(sender_id: uuid.UUID, amount: int, now: datetime, currency
 
 def _party(user: User) -> dict[str, str]:
     return {"id": str(user.id), "name": user.display_name}
+
+
+@counterparties.describes("transfer")
+def _other_person(entries: Sequence[HistoryEntry]) -> dict[int, counterparties.Counterparty]:
+    """The sender sees the recipient and the recipient the sender, by the ids the posting
+    recorded (no statement)."""
+    found: dict[int, counterparties.Counterparty] = {}
+    for entry in entries:
+        other = counterparties.meta_id(entry, "to" if entry.amount < 0 else "from", "id")
+        if other is not None:
+            found[entry.entry_id] = counterparties.Person(other)
+    return found
 
 
 def send_credit(sender: User, *, to: str, amount: int, message: str = "") -> dict[str, Any]:

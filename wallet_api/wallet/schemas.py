@@ -21,6 +21,30 @@ class PartySchema(Schema):
     name = ma.fields.String(allow_none=True)
 
 
+class CounterpartySchema(Schema):
+    """Who was on the other side: a person, or the email or phone a gift was sent to."""
+
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["user", "email", "phone"]),
+        metadata={
+            "description": "user (a person: id, handle, first_name), or email or phone "
+            "(a gift sent to an address, shown masked)"
+        },
+    )
+    id = ma.fields.UUID(metadata={"description": "user: their id"})
+    handle = ma.fields.String(
+        allow_none=True, metadata={"description": "user: their handle; null for a former member"}
+    )
+    first_name = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "user: their first name; null for a former member"},
+    )
+    masked = ma.fields.String(
+        metadata={"description": "email or phone: e.g. a***@example.com, +316******78"}
+    )
+
+
 class ItemSchema(Schema):
     name = ma.fields.String(allow_none=True)
     size = ma.fields.String(allow_none=True)
@@ -39,7 +63,17 @@ class WalletTransactionSchema(Schema):
         required=True, metadata={"description": "cents; positive credits this wallet"}
     )
     balance_after = ma.fields.Integer(required=True, allow_none=True)
-    counterparty = ma.fields.Nested(PartySchema, allow_none=True)
+    counterparty = ma.fields.Nested(
+        CounterpartySchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The other side, as they are now: a transfer's other person, a "
+            "gift's recipient (to the giver, also on its refund: the person, or the address "
+            "masked) or giver (to the recipient), the friend who used an allowance (to its "
+            "owner). Null where there is none (top-ups, charges: see store)."
+        },
+    )
     store = ma.fields.Nested(PartySchema, allow_none=True)
     items = ma.fields.List(ma.fields.Nested(ItemSchema), required=True)
     memo = ma.fields.String(required=True)

@@ -12,6 +12,7 @@ filled up (another top-up, a transfer, a gift) is not credited: the top-up becom
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
-from wallet_api.wallet import providers
+from wallet_api.wallet import counterparties, providers
 from wallet_api.wallet.errors import (
     BalanceLimitExceeded,
     TopUpNotFound,
@@ -63,7 +64,13 @@ def wallet_summary(user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def history(user_id: uuid.UUID, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    return ledger.account_history(ledger.wallet_account(user_id), limit=limit, cursor=cursor)
+    page = ledger.account_history(ledger.wallet_account(user_id), limit=limit, cursor=cursor)
+    shown = counterparties.for_page(page["items"])
+    page["items"] = [
+        dataclasses.replace(entry, counterparty=shown.get(entry.entry_id))
+        for entry in page["items"]
+    ]
+    return page
 
 
 # --- top-ups ---------------------------------------------------------------------------
