@@ -21,6 +21,7 @@ from wallet_api.extensions import (
     migrate,
 )
 from wallet_api.extensions.database import mark_read_only, view_may_write
+from wallet_api.extensions.jsonbody import JSONProvider
 from wallet_api.extensions.problems import ApiError, DatabaseUnavailable, render_api_error
 
 # Each domain package registers its blueprint(s) in ``register(api)``.
@@ -46,6 +47,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.json = JSONProvider(app)
     settings = Settings.from_env(Path(app.instance_path))
     app.config.update(settings.to_flask())
     app.config.update(
@@ -164,6 +166,14 @@ def _register_request_hooks(app: Flask) -> None:
                 # Whether the commit reached the server is unknown; a retry with the same
                 # Idempotency-Key replays the answer if it did and redoes the work if not.
                 return _security_headers(_database_unavailable(exc))
+        return response
+
+    @app.after_request
+    def _no_content(response: Response) -> Response:
+        # A 204 has no body, so nothing to describe: Flask would still label it JSON.
+        if response.status_code == 204:
+            response.headers.pop("Content-Type", None)
+            response.set_data(b"")
         return response
 
     @app.after_request
