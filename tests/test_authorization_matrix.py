@@ -418,6 +418,7 @@ MATRIX += (
 # Routes with a path parameter that is not an object anyone could own.
 NOT_OBJECT_SCOPED = {
     ("GET", "/static/{filename}"),  # Flask's static files: a file name, public by nature
+    ("GET", "/docs/assets/{filename}"),  # Swagger UI's files for /docs: public by nature
     # A payment provider's name, not an object; the request is authenticated by the
     # provider's signature (tests/test_wallet_webhooks*.py), not by a bearer token.
     ("POST", "/v1/webhooks/payments/{provider}"),

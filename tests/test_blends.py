@@ -300,6 +300,53 @@ def test_every_ingredient_that_does_not_fit_its_slot_is_reported_at_once(api, me
     assert api.get("/v1/blends", as_=anna).get_json()["items"] == []
 
 
+def _broken_everywhere(menu):
+    """A base that is a bean, shares adding up to 90 with a milk among the beans, and a
+    topping that is no id followed by one that is a syrup: schema and menu rules at once."""
+    return {
+        "base_id": menu["Huila"],
+        "beans": [
+            {"ingredient_id": menu["Cerrado"], "share": 50},
+            {"ingredient_id": menu["Oat milk"], "share": 40},
+        ],
+        "toppings": ["cocoa", menu["Hazelnut"]],
+    }
+
+
+BROKEN_EVERYWHERE = {
+    "base_id": ["Huila is a bean origin, not a base."],
+    "beans": {
+        "1": {"ingredient_id": ["Oat milk is a milk, not a bean origin."]},
+        "_schema": ["The shares add up to 90%, not 100%."],
+    },
+    # The menu's say lands on the topping it is about, not one place early.
+    "toppings": {"0": ["Not a valid UUID."], "1": ["Hazelnut is a syrup, not a topping."]},
+}
+
+
+def test_schema_and_menu_errors_come_in_one_422(api, menu):
+    anna = api.register("Anna")
+    body = recipe(menu, **_broken_everywhere(menu), notes="x" * 300)
+    response = api.post("/v1/blends", body, as_=anna)
+    assert problem(response, 422, "validation_error")["errors"] == {
+        **BROKEN_EVERYWHERE,
+        "notes": ["Longer than maximum length 280."],
+    }
+    assert api.get("/v1/blends", as_=anna).get_json()["items"] == []
+
+
+def test_an_edit_hears_of_schema_and_menu_errors_in_one_422(api, menu):
+    anna = api.register("Anna")
+    blend = compose(api, anna, recipe(menu))
+    path = f"/v1/blends/{blend['id']}"
+    response = api.patch(path, _broken_everywhere(menu), as_=anna)
+    assert problem(response, 422, "validation_error")["errors"] == BROKEN_EVERYWHERE
+    assert api.get(path, as_=anna).get_json() == blend
+    # Someone who may not change the blend learns nothing of its recipe from the attempt.
+    eve = api.register("Eve")
+    problem(api.patch(path, _broken_everywhere(menu), as_=eve), 404, "blend_not_found")
+
+
 # --- who sees what ------------------------------------------------------------------------
 
 

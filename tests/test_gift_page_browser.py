@@ -9,65 +9,17 @@ it rendered decodes to the gift's code. Skipped only on a developer machine with
 from __future__ import annotations
 
 import base64
-import os
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-from werkzeug.serving import make_server
-
-from tests import gifts_helpers
+from tests import browser_helpers, gifts_helpers
 from tests.gifts_helpers import decode_qr, drink, gift_code, given, token_of
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"),
-    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
-)
+pytestmark = browser_helpers.needs_chromium
 
 scene = gifts_helpers.scene
 frozen = gifts_helpers.frozen
-
-
-@pytest.fixture
-def server(app) -> Iterator[str]:
-    """The app behind a real HTTP server on a free port; yields its base URL."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join()
-        httpd.server_close()
-
-
-@pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+server = browser_helpers.server
+browser = browser_helpers.browser
 
 
 def _open(browser, url: str, locale: str):  # type: ignore[no-untyped-def]

@@ -109,6 +109,17 @@ def test_succeeded_webhook_credits_once_however_often_it_arrives(api, stripe_api
     assert (row["kind"], row["amount"]) == ("top_up", 2_500)
 
 
+def test_the_webhook_reads_its_body_whatever_the_media_type(api, stripe_api):
+    # Only our JSON API's bodies must be application/json; a provider's signed bytes are
+    # taken as they come (Stripe adds a charset).
+    anna = api.register("Anna")
+    pending = top_up(api, anna, 2_500)
+    for content_type in ("application/json; charset=utf-8", "text/plain"):
+        response = deliver(api, succeeded(pending), content_type=content_type)
+        assert response.status_code == 200, response.get_json()
+    assert balance(api, anna) == 2_500
+
+
 def test_concurrent_deliveries_credit_once(app, api, stripe_api):
     anna = api.register("Anna")
     pending = top_up(api, anna, 3_000)

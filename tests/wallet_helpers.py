@@ -154,8 +154,14 @@ def payment_intent_event(
     return json.dumps(event)
 
 
-def deliver(api: ApiClient, payload: str, signature: str | None = "sign", **kwargs: Any):
-    headers = {"Content-Type": "application/json"}
+def deliver(
+    api: ApiClient,
+    payload: str,
+    signature: str | None = "sign",
+    content_type: str = "application/json",
+    **kwargs: Any,
+):
+    headers = {"Content-Type": content_type}
     if signature == "sign":
         signature = stripe_signature(payload)
     if signature is not None:

@@ -21,6 +21,8 @@ from wallet_api.extensions import (
     migrate,
 )
 from wallet_api.extensions.database import mark_read_only, view_may_write
+from wallet_api.extensions.docs import docs
+from wallet_api.extensions.jsonbody import JSONProvider
 from wallet_api.extensions.problems import ApiError, DatabaseUnavailable, render_api_error
 
 # Each domain package registers its blueprint(s) in ``register(api)``.
@@ -46,6 +48,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.json = JSONProvider(app)
     settings = Settings.from_env(Path(app.instance_path))
     app.config.update(settings.to_flask())
     app.config.update(
@@ -53,9 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_JSON_PATH="openapi.json",  # /docs is ours: extensions/docs.py
         API_SPEC_OPTIONS={
             "info": {
                 "description": "Prepaid credit, custom blends, gifts and loyalty for a "
@@ -83,6 +84,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     limiter.init_app(app)
     api.init_app(app)
+    app.register_blueprint(docs)
     for name in DOMAINS:
         importlib.import_module(name).register(api)
 
@@ -164,6 +166,14 @@ def _register_request_hooks(app: Flask) -> None:
                 # Whether the commit reached the server is unknown; a retry with the same
                 # Idempotency-Key replays the answer if it did and redoes the work if not.
                 return _security_headers(_database_unavailable(exc))
+        return response
+
+    @app.after_request
+    def _no_content(response: Response) -> Response:
+        # A 204 has no body, so nothing to describe: Flask would still label it JSON.
+        if response.status_code == 204:
+            response.headers.pop("Content-Type", None)
+            response.set_data(b"")
         return response
 
     @app.after_request

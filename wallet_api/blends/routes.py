@@ -27,10 +27,18 @@ def _page(page, viewer_id):  # type: ignore[no-untyped-def]
     return {**page, "items": service.present_all(page["items"], viewer_id)}
 
 
+def _menu_errors(loaded, blend_id=None):  # type: ignore[no-untyped-def]
+    # A body the schema refused: the menu's say on what did load joins the schema's.
+    blend = None
+    if blend_id is not None:
+        blend = service.get_own_blend(blend_id, current_principal().id)
+    return service.menu_errors(loaded, blend)
+
+
 @blp.route("/blends")
 class Blends(MethodView):
     @blp.auth("customer")
-    @blp.arguments(BlendCreateSchema)
+    @blp.arguments(BlendCreateSchema, more_errors=_menu_errors)
     @blp.response(201, BlendSchema)
     def post(self, data):
         """Compose a blend; the server checks it against the menu and prices it"""
@@ -66,7 +74,7 @@ class BlendById(MethodView):
         return service.present_one(service.get_visible_blend(blend_id, me), me)
 
     @blp.auth("customer")
-    @blp.arguments(BlendPatchSchema)
+    @blp.arguments(BlendPatchSchema, more_errors=_menu_errors)
     @blp.response(200, BlendSchema)
     @blp.problems(404)
     def patch(self, data, blend_id):

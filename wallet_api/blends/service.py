@@ -189,20 +189,28 @@ _KIND_NAMES = {
 
 
 def _slots(data: Mapping[str, Any]) -> Iterable[tuple[str, int | None, str | None, uuid.UUID]]:
-    """(slot, index in its list, key inside the item, ingredient id) for each ingredient."""
+    """(slot, index in its list, key inside the item, ingredient id) for each ingredient.
+
+    A slot left out, or an item ``None`` or without its id, is one the schema refused (what
+    loaded of a refused body is checked too): its own error says so, and it is skipped.
+    """
     for slot in ("base_id", "milk_id"):
         if data.get(slot) is not None:
             yield slot, None, None, data[slot]
     for slot in ("beans", "syrups"):
-        for index, item in enumerate(data[slot]):
-            yield slot, index, "ingredient_id", item["ingredient_id"]
+        for index, item in enumerate(data.get(slot) or ()):
+            if item is not None and item.get("ingredient_id") is not None:
+                yield slot, index, "ingredient_id", item["ingredient_id"]
     for slot in ("toppings", "extras"):
-        for index, ingredient_id in enumerate(data[slot]):
-            yield slot, index, None, ingredient_id
+        for index, ingredient_id in enumerate(data.get(slot) or ()):
+            if ingredient_id is not None:
+                yield slot, index, None, ingredient_id
 
 
-def _resolve(data: Mapping[str, Any], *, keep: Collection[uuid.UUID] = ()) -> Recipe:
-    """Check a recipe (already shaped by the schema) against the menu; one error per rule.
+def _check(
+    data: Mapping[str, Any], keep: Collection[uuid.UUID] = ()
+) -> tuple[dict[uuid.UUID, Ingredient], dict[str, Any]]:
+    """The recipe's ingredients by id, and what the menu says against it (one error per rule).
 
     ``keep``: ingredients the blend already has, allowed although the menu dropped them
     since (editing a blend's name must not fail on them; it cannot be ordered until they
@@ -236,9 +244,33 @@ def _resolve(data: Mapping[str, Any], *, keep: Collection[uuid.UUID] = ()) -> Re
             errors[slot] = error
         else:
             errors.setdefault(slot, {})[index] = error
-    base = found.get(data["base_id"])
-    if "base_id" not in errors and base is not None and base.price_for(data["size"]) is None:
-        errors["size"] = [f"{base.name} is not offered in size {data['size'].value}."]
+    base, size = found.get(data.get("base_id")), data.get("size")  # type: ignore[arg-type]
+    if (
+        "base_id" not in errors
+        and base is not None
+        and size is not None
+        and base.price_for(size) is None
+    ):
+        errors["size"] = [f"{base.name} is not offered in size {size.value}."]
+    return found, errors
+
+
+def _changed(blend: Blend, changes: Mapping[str, Any]) -> tuple[dict[str, Any], set[uuid.UUID]]:
+    """A PATCH laid over the saved recipe, and the ingredients the blend may keep."""
+    return {**_recipe_fields(blend), **changes}, {i.id for i in Recipe.of(blend).ingredients()}
+
+
+def menu_errors(data: Mapping[str, Any], blend: Blend | None = None) -> dict[str, Any]:
+    """What the menu says against a new recipe, or against ``blend`` changed by ``data``, by
+    field: for a body the schema refused, so that one 422 tells every broken rule."""
+    if blend is not None:
+        return _check(*_changed(blend, data))[1]
+    return _check(data)[1]
+
+
+def _resolve(data: Mapping[str, Any], *, keep: Collection[uuid.UUID] = ()) -> Recipe:
+    """Check a recipe (already shaped by the schema) against the menu."""
+    found, errors = _check(data, keep)
     if errors:
         raise ValidationFailed("The recipe does not fit the menu; see errors.", errors=errors)
 
@@ -311,8 +343,8 @@ def create_blend(owner_id: uuid.UUID, data: Mapping[str, Any]) -> Blend:
 
 def update_blend(blend: Blend, changes: Mapping[str, Any]) -> Blend:
     """Apply a PATCH: the whole recipe is checked and priced again."""
-    current = _recipe_fields(blend)
-    recipe = _resolve({**current, **changes}, keep={i.id for i in Recipe.of(blend).ingredients()})
+    data, keep = _changed(blend, changes)
+    recipe = _resolve(data, keep=keep)
     for name in _PLAIN_FIELDS:
         if name in changes:
             setattr(blend, name, changes[name])

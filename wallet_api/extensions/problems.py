@@ -41,6 +41,14 @@ class BadRequest(ApiError):
     status, code, title = 400, "bad_request", "Bad request"
 
 
+class MalformedJson(BadRequest):
+    code, title = "malformed_json", "The request body is not valid JSON"
+
+
+class JsonTooDeep(BadRequest):
+    code, title = "json_too_deep", "The JSON body is nested too deeply"
+
+
 class Unauthorized(ApiError):
     status, code, title = 401, "unauthorized", "Authentication required"
 
@@ -71,6 +79,10 @@ class Conflict(ApiError):
 
 class Gone(ApiError):
     status, code, title = 410, "gone", "Gone"
+
+
+class UnsupportedMediaType(ApiError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
 class Unprocessable(ApiError):
@@ -114,6 +126,24 @@ HTTP_STATUS_CODES = {
     429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
+}
+
+
+# One title per code: an error Flask, Werkzeug or webargs raises carries the title of our
+# class with the same code, so a client never sees two titles for one code.
+TITLES = {
+    error.code: error.title
+    for error in (
+        BadRequest,
+        MalformedJson,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        Gone,
+        UnsupportedMediaType,
+        ValidationFailed,
+    )
 }
 
 

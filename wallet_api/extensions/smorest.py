@@ -14,15 +14,22 @@ from typing import Any, TypeVar
 
 import flask_smorest
 import marshmallow as ma
-from flask import current_app, request
+from flask import Request, current_app, request
 from flask_smorest.utils import prepare_response
+from marshmallow.error_store import merge_errors
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from wallet_api.extensions.problems import (
     HTTP_STATUS_CODES,
     PROBLEM_MIMETYPE,
+    TITLES,
     ApiError,
+    MalformedJson,
     ProblemSchema,
+    UnsupportedMediaType,
+    ValidationFailed,
     problem_response,
 )
 
@@ -80,26 +87,12 @@ class Api(flask_smorest.Api):
         status = error.code or 500
         code = HTTP_STATUS_CODES.get(status, "http_error")
         try:
-            title = http.HTTPStatus(status).phrase
+            title = TITLES.get(code) or http.HTTPStatus(status).phrase
         except ValueError:
             title = "Error"
         detail = error.description if status < 500 else "An unexpected error occurred."
-        errors = None
         headers: dict[str, str] = {}
         data = getattr(error, "data", None) or {}
-        messages = data.get("errors") or data.get("messages")
-        if messages:
-            # webargs nests messages by location ({"json": {...}}); clients want fields.
-            if isinstance(messages, dict) and len(messages) == 1:
-                ((location, by_field),) = messages.items()
-                if location in ("json", "query", "headers", "path", "view_args", "files"):
-                    messages = by_field
-            errors = messages if isinstance(messages, dict) else {"_schema": messages}
-            if status == 400:
-                code, detail = "malformed_json", "The request body is not valid JSON."
-                errors = None
-            elif status == 422:
-                detail = "Some fields are not valid; see errors."
         headers.update(data.get("headers") or {})
         if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
@@ -110,7 +103,7 @@ class Api(flask_smorest.Api):
             # exception itself in ``original_exception``: log that one's traceback.
             cause = getattr(error, "original_exception", None) or error.__cause__ or error
             current_app.logger.error("unhandled error", exc_info=cause)
-        return problem_response(status, code, title, detail, errors=errors, headers=headers)
+        return problem_response(status, code, title, detail, headers=headers)
 
 
 def _retry_after() -> str | None:
@@ -132,12 +125,89 @@ class BodyRequired(ApiError):
     status, code, title = 400, "body_required", "A JSON request body is required"
 
 
-class Blueprint(flask_smorest.Blueprint):
-    def arguments(self, schema, *, location="json", required=True, **kwargs):  # type: ignore[no-untyped-def,override]
-        """As flask-smorest's, but a required JSON body that is absent is a 400.
+JSON_MIMETYPE = "application/json"
+FIELDS_INVALID = "Some fields are not valid; see errors."
 
-        webargs would load an absent body as ``{}``, which for a schema without required
-        fields silently means "change nothing" while the spec says the body is required.
+
+class ArgumentsInvalid(ValidationFailed):
+    """webargs' refusal of a request's arguments, by field, keeping what did load."""
+
+    def __init__(self, error: ma.ValidationError) -> None:
+        messages: Any = error.messages
+        # webargs nests messages by location ({"json": {...}}); clients want fields.
+        if isinstance(messages, dict) and len(messages) == 1:
+            ((location, by_field),) = messages.items()
+            if location in ("json", "query", "headers", "path", "view_args", "files"):
+                messages = by_field
+        errors = messages if isinstance(messages, dict) else {"_schema": messages}
+        super().__init__(FIELDS_INVALID, errors=errors)
+        self.loaded = _in_body_positions(error.valid_data, error.data, errors)
+
+
+def _in_body_positions(loaded: Any, body: Any, errors: Mapping[str, Any]) -> dict[str, Any]:
+    """What loaded of a refused body, each list with ``None`` where the body's item was refused.
+
+    marshmallow leaves a refused item out of the list it loads (an object item stays, as what
+    of it loaded), so the items after it would sit one place early, and whatever a route says
+    about ``toppings[2]`` would land on the wrong one.
+    """
+    loaded = dict(loaded) if isinstance(loaded, Mapping) else {}
+    if not isinstance(body, Mapping):
+        return loaded
+    for name, items in loaded.items():
+        sent, refused = body.get(name), errors.get(name)
+        if not (isinstance(items, list) and isinstance(sent, list) and isinstance(refused, dict)):
+            continue
+        gaps = {index for index in refused if isinstance(index, int)}
+        if len(items) + len(gaps) == len(sent):
+            kept = iter(items)
+            loaded[name] = [None if index in gaps else next(kept) for index in range(len(sent))]
+    return loaded
+
+
+class Parser(FlaskParser):
+    """webargs' Flask parser: JSON read by the app's provider (its depth limit), and its
+    refusals raised as our problems, with one title per code."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req):
+            return webargs_core.missing
+        # Strictly UTF-8 (RFC 8259), as webargs reads it; a bad byte is its malformed JSON.
+        return current_app.json.loads(req.get_data(cache=True).decode())
+
+    def _handle_invalid_json_error(self, error: Exception, req: Request, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+        raise MalformedJson("The request body is not valid JSON.") from error
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):  # type: ignore[no-untyped-def,override]
+        raise ArgumentsInvalid(error)
+
+
+# A route's own checks of the part of a refused body that did load, with the view's URL
+# arguments; what they find joins the schema's errors in one 422.
+MoreErrors = Callable[..., Mapping[str, Any]]
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+    def arguments(  # type: ignore[no-untyped-def,override]
+        self,
+        schema,
+        *,
+        location="json",
+        required=True,
+        more_errors: MoreErrors | None = None,
+        **kwargs,
+    ):
+        """As flask-smorest's, but a JSON body must come as ``application/json`` (else a
+        415), and a required one that is absent is a 400.
+
+        webargs would load an absent body, or one of another type, as ``{}``, which for a
+        schema without required fields silently means "change nothing".
+
+        ``more_errors(loaded, **view_args)``: when the schema refuses a body, the route's
+        own checks (the service's) of what did load, so that the client hears of every
+        broken rule in one 422 rather than one after another.
 
         A schema given as a class is made once here: webargs would make one per request,
         and marshmallow copies every declared field (and every nested schema) for each.
@@ -146,7 +216,7 @@ class Blueprint(flask_smorest.Blueprint):
         if isinstance(schema, type):
             schema = schema()
         decorator = super().arguments(schema, location=location, required=required, **kwargs)
-        if location != "json" or not required:
+        if location != "json":
             return decorator
 
         def wrap(func: F) -> F:
@@ -154,11 +224,21 @@ class Blueprint(flask_smorest.Blueprint):
 
             @wraps(inner)
             def wrapper(*args: Any, **kw: Any) -> Any:
-                if not request.get_data(cache=True):
+                body = request.get_data(cache=True)
+                if body and request.mimetype != JSON_MIMETYPE:
+                    raise UnsupportedMediaType(f"Send the request body as {JSON_MIMETYPE}.")
+                if required and not body:
                     raise BodyRequired("Send a JSON object as the request body.")
-                return inner(*args, **kw)
+                try:
+                    return inner(*args, **kw)
+                except ArgumentsInvalid as refused:
+                    more = more_errors(refused.loaded, **kw) if more_errors else None
+                    if not more:
+                        raise
+                    errors = merge_errors(refused.errors, dict(more))
+                    raise ValidationFailed(FIELDS_INVALID, errors=errors) from None
 
-            return wrapper  # type: ignore[return-value]
+            return self.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")(wrapper)  # type: ignore[return-value]
 
         return wrap
 
