@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from limits import parse_many
 
+from tests.authz_helpers import cheap_password_hashing
 from tests.conftest import TEST_SECRET
 from tests.helpers import PASSWORD, problem
 from wallet_api.extensions.problems import TokenExpired
@@ -242,11 +245,62 @@ def test_login_is_rate_limited(api):
     from wallet_api.extensions import limiter
 
     limiter.enabled = True
-    body = {"email": "nobody@example.com", "password": "wrong-password"}
-    codes = [api.post("/v1/auth/login", body).status_code for _ in range(12)]
+    # Other accounts each time: the client's own limit, not one account's.
+    bodies = [{"email": f"nobody{n}@example.com", "password": "wrong"} for n in range(13)]
+    codes = [api.post("/v1/auth/login", body).status_code for body in bodies[:12]]
     assert codes[:10] == [401] * 10
     assert codes[10:] == [429, 429]
-    problem(api.post("/v1/auth/login", body), 429, "rate_limited")
+    problem(api.post("/v1/auth/login", bodies[12]), 429, "rate_limited")
+
+
+def _login_from(api, email: str, password: str, address: str):
+    body = {"email": email, "password": password}
+    return api.post("/v1/auth/login", body, environ_base={"REMOTE_ADDR": address})
+
+
+def test_one_client_guessing_one_account_is_throttled_before_its_own_limit(api):
+    from wallet_api.auth.routes import ACCOUNT_CLIENT_LOGIN_LIMIT, LOGIN_LIMIT
+    from wallet_api.extensions import limiter
+
+    anna, ben = api.register("Anna"), api.register("Ben")
+    limiter.enabled = True
+    tight = min(item.amount for item in parse_many(ACCOUNT_CLIENT_LOGIN_LIMIT))
+    assert tight < min(item.amount for item in parse_many(LOGIN_LIMIT))
+    codes = [_login_from(api, anna.email, "wrong", "10.0.0.1").status_code for _ in range(tight)]
+    assert codes == [401] * tight
+    problem(_login_from(api, anna.email, PASSWORD, "10.0.0.1"), 429, "rate_limited")
+    # The same client may still sign in to another account, and the owner elsewhere.
+    assert _login_from(api, ben.email, PASSWORD, "10.0.0.1").status_code == 200
+    assert _login_from(api, anna.email, PASSWORD, "10.0.0.2").status_code == 200
+
+
+def test_a_stranger_cannot_lock_the_owner_out(api, monkeypatch):
+    from wallet_api.auth.routes import ACCOUNT_LOGIN_LIMIT
+    from wallet_api.extensions import limiter
+
+    cheap_password_hashing(monkeypatch)
+    anna = api.register("Anna")
+    limiter.enabled = True
+
+    def guess(address: str):  # type: ignore[no-untyped-def]
+        return _login_from(api, anna.email, secrets.token_urlsafe(12), address)
+
+    # A stranger on a few addresses guesses six times from each ...
+    by_address = [[guess(f"203.0.113.{n}").status_code for _ in range(6)] for n in range(6)]
+    # ... and the owner on her own phone signs in all the same,
+    assert _login_from(api, anna.email, PASSWORD, "198.51.100.7").status_code == 200
+    # though the stranger was refused 30 times (more than the old 20 an hour that locked
+    # her out) and each address was soon throttled.
+    assert by_address == [[401] * 5 + [429]] * 6
+    refused = 30
+
+    # Guessing from many addresses still meets the account's own limit: past it every
+    # address is refused, the right password too (the price, paid only at 100 an hour).
+    loose = min(item.amount for item in parse_many(ACCOUNT_LOGIN_LIMIT))
+    for n in range(loose - refused):
+        assert guess(f"10.1.{n // 256}.{n % 256}").status_code == 401
+    problem(guess("10.2.0.1"), 429, "rate_limited")
+    problem(_login_from(api, anna.email, PASSWORD, "198.51.100.7"), 429, "rate_limited")
 
 
 def test_a_rate_limited_charge_verifies_its_token_once(api, monkeypatch):
