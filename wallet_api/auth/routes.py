@@ -106,7 +106,10 @@ class Logout(MethodView):
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     def post(self, data):
-        """Revoke the refresh token family (or all of them without a token)"""
+        """Sign out: end the login of the refresh token (every login without one)
+
+        Its refresh and access tokens are refused from now on (401 `token_revoked`).
+        """
         service.logout(current_principal().user, data["refresh_token"])
 
 
