@@ -168,7 +168,7 @@ class _Api:
 
 
 def _register(count: int, prefix: str, funds: int) -> list[Customer]:
-    from wallet_api.auth.service import access_token_for, register_user
+    from wallet_api.auth.service import issue_tokens, register_user
     from wallet_api.extensions import db
     from wallet_api.ledger import service as ledger
     from wallet_api.ledger.models import AccountKind
@@ -184,7 +184,7 @@ def _register(count: int, prefix: str, funds: int) -> list[Customer]:
         )
         if funds:
             ledger.transfer("top_up", clearing, ledger.wallet_account(user.id), funds)
-        people.append(Customer(str(user.id), user.handle, access_token_for(user)))
+        people.append(Customer(str(user.id), user.handle, issue_tokens(user).access_token))
     db.session.commit()
     return people
 
@@ -201,7 +201,7 @@ def seed(
     from sqlalchemy import text
 
     from wallet_api.auth.models import Role
-    from wallet_api.auth.service import access_token_for, register_user, set_role
+    from wallet_api.auth.service import issue_tokens, register_user, set_role
     from wallet_api.extensions import db
 
     stores = max(stores, clients)
@@ -215,8 +215,8 @@ def seed(
             role=Role.ADMIN,
         )
         set_role(admin, Role.ADMIN)
+        admin_token = issue_tokens(admin).access_token
         db.session.commit()
-        admin_token = access_token_for(admin)
 
     def add_till(store_id: str, name: str) -> Till:
         device = api.post(f"/v1/stores/{store_id}/devices", {"name": name}, admin_token)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from limits import parse_many
 
+from tests.authz_helpers import cheap_password_hashing
 from tests.conftest import TEST_SECRET
 from tests.helpers import PASSWORD, problem
 from wallet_api.extensions.problems import TokenExpired
@@ -129,6 +132,93 @@ def test_logout_revokes_the_family(api):
     )
 
 
+def _sign_in(api, person):
+    response = api.post("/v1/auth/login", {"email": person.email, "password": PASSWORD})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def test_logout_ends_the_logins_access_token_at_once(api):
+    anna = api.register("Anna")
+    other_phone = _sign_in(api, anna)
+    assert api.get("/v1/me", as_=anna).status_code == 200
+    out = api.post("/v1/auth/logout", {"refresh_token": anna.refresh_token}, as_=anna)
+    assert out.status_code == 204
+    # Minutes before it would expire, the signed-out login's access token answers nothing,
+    problem(api.get("/v1/me", as_=anna), 401, "token_revoked")
+    problem(api.get("/v1/wallet", as_=anna), 401, "token_revoked")
+    # while her other login (another family) goes on.
+    assert api.get("/v1/me", as_=other_phone["access_token"]).status_code == 200
+
+
+def test_logout_without_a_refresh_token_ends_every_login(api):
+    anna, ben = api.register("Anna"), api.register("Ben")
+    other_phone = _sign_in(api, anna)
+    assert api.post("/v1/auth/logout", as_=anna).status_code == 204
+    problem(api.get("/v1/me", as_=anna), 401, "token_revoked")
+    problem(api.get("/v1/me", as_=other_phone["access_token"]), 401, "token_revoked")
+    assert api.get("/v1/me", as_=ben).status_code == 200
+
+
+def test_a_reused_refresh_token_ends_its_familys_access_tokens(api):
+    anna = api.register("Anna")
+    other_phone = _sign_in(api, anna)
+    rotated = api.post("/v1/auth/refresh", {"refresh_token": anna.refresh_token}).get_json()
+    assert api.get("/v1/me", as_=rotated["access_token"]).status_code == 200
+    reuse = api.post("/v1/auth/refresh", {"refresh_token": anna.refresh_token})
+    problem(reuse, 401, "refresh_token_reused")
+    # The thief's access token and the rightful one of that login both stop at once ...
+    problem(api.get("/v1/me", as_=anna), 401, "token_revoked")
+    problem(api.get("/v1/me", as_=rotated["access_token"]), 401, "token_revoked")
+    # ... and her login on another phone does not.
+    assert api.get("/v1/me", as_=other_phone["access_token"]).status_code == 200
+
+
+def test_the_sign_out_check_rides_on_the_statement_that_loads_the_person(api, app):
+    # Every request of a person loads them; whether their login is live is asked in that
+    # same statement, so the check adds no round trip. GET /v1/me needs nothing else.
+    from sqlalchemy import event
+
+    from wallet_api.extensions import db
+
+    anna = api.register("Anna")
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("BEGIN", "PRAGMA")):
+            sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert api.get("/v1/me", as_=anna).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(sent) == 1, sent
+    assert "FROM users" in sent[0]
+    assert "refresh_tokens" in sent[0]
+
+
+def test_an_access_token_names_a_login_of_its_own_person(api, app):
+    # Even signed with the key, a token naming another person's login is refused.
+    anna, ben = api.register("Anna"), api.register("Ben")
+    bens_login = jwt.decode(ben.access_token, options={"verify_signature": False})["sid"]
+    token = jwt.encode(_claims(anna, sid=bens_login), TEST_SECRET, headers={"kid": _kid(app)})
+    problem(api.get("/v1/me", as_=token), 401, "token_revoked")
+
+
+def test_a_token_from_before_logins_were_named_is_refreshed_like_an_expired_one(api, app):
+    # Tokens issued before access tokens named their login carry no ``sid``: refused like
+    # an expired one (they expire within WALLET_ACCESS_TOKEN_TTL anyway), and the app's
+    # refresh token, still good, gets a pair that works.
+    anna = api.register("Anna")
+    old = jwt.encode(_claims(anna, sid=None), TEST_SECRET, headers={"kid": _kid(app)})
+    problem(api.get("/v1/me", as_=old), 401, "token_expired")
+    fresh = api.post("/v1/auth/refresh", {"refresh_token": anna.refresh_token}).get_json()
+    assert api.get("/v1/me", as_=fresh["access_token"]).status_code == 200
+
+
 def test_logout_cannot_revoke_someone_elses_family(api):
     anna, ben = api.register("Anna"), api.register("Ben")
     response = api.post("/v1/auth/logout", {"refresh_token": ben.refresh_token}, as_=anna)
@@ -140,10 +230,13 @@ def test_unknown_refresh_token_is_401(api):
     problem(api.post("/v1/auth/refresh", {"refresh_token": "x" * 43}), 401, "refresh_token_invalid")
 
 
-def _claims(person_id: str, **overrides):
+def _claims(person, **overrides):
+    """Claims of a token of ``person``'s login (as their genuine token names it)."""
     now = int(time.time())
+    genuine = jwt.decode(person.access_token, options={"verify_signature": False})
     claims = {
-        "sub": person_id,
+        "sub": person.id,
+        "sid": genuine["sid"],
         "role": "admin",
         "typ": "access",
         "iss": "bean-wallet",
@@ -172,12 +265,14 @@ def test_missing_token_is_401(api):
         {"typ": "refresh"},
         {"jti": None},
         {"sub": "not-a-uuid"},
+        {"sid": "not-a-uuid"},
+        {"sid": 12345},
     ],
 )
 def test_tokens_with_wrong_claims_are_401(api, app, overrides):
     anna = api.register("Anna")
     token = jwt.encode(
-        _claims(anna.id, **overrides), TEST_SECRET, algorithm="HS256", headers={"kid": _kid(app)}
+        _claims(anna, **overrides), TEST_SECRET, algorithm="HS256", headers={"kid": _kid(app)}
     )
     problem(api.get("/v1/me", as_=token), 401, "token_invalid")
 
@@ -186,7 +281,7 @@ def test_expired_token_is_401_token_expired(api, app):
     anna = api.register("Anna")
     past = int(time.time()) - 3600
     token = jwt.encode(
-        _claims(anna.id, iat=past - 60, exp=past), TEST_SECRET, headers={"kid": _kid(app)}
+        _claims(anna, iat=past - 60, exp=past), TEST_SECRET, headers={"kid": _kid(app)}
     )
     problem(api.get("/v1/me", as_=token), 401, "token_expired")
 
@@ -194,14 +289,14 @@ def test_expired_token_is_401_token_expired(api, app):
 def test_token_signed_with_another_key_is_401(api, app):
     anna = api.register("Anna")
     token = jwt.encode(
-        _claims(anna.id), "another-key-of-sufficient-length-000000", headers={"kid": _kid(app)}
+        _claims(anna), "another-key-of-sufficient-length-000000", headers={"kid": _kid(app)}
     )
     problem(api.get("/v1/me", as_=token), 401, "token_invalid")
 
 
 def test_alg_none_is_401(api, app):
     anna = api.register("Anna")
-    token = jwt.encode(_claims(anna.id), None, algorithm="none", headers={"kid": _kid(app)})
+    token = jwt.encode(_claims(anna), None, algorithm="none", headers={"kid": _kid(app)})
     problem(api.get("/v1/me", as_=token), 401, "token_invalid")
 
 
@@ -216,7 +311,7 @@ def test_role_comes_from_the_database_not_the_token(api, app):
     # A customer who forges role=admin into a correctly signed token still is no admin:
     # the role is read from the database on every request.
     anna = api.register("Anna")
-    token = jwt.encode(_claims(anna.id, role="admin"), TEST_SECRET, headers={"kid": _kid(app)})
+    token = jwt.encode(_claims(anna, role="admin"), TEST_SECRET, headers={"kid": _kid(app)})
     problem(api.get("/v1/ledger/verify", as_=token), 403, "forbidden")
 
 
@@ -242,11 +337,62 @@ def test_login_is_rate_limited(api):
     from wallet_api.extensions import limiter
 
     limiter.enabled = True
-    body = {"email": "nobody@example.com", "password": "wrong-password"}
-    codes = [api.post("/v1/auth/login", body).status_code for _ in range(12)]
+    # Other accounts each time: the client's own limit, not one account's.
+    bodies = [{"email": f"nobody{n}@example.com", "password": "wrong"} for n in range(13)]
+    codes = [api.post("/v1/auth/login", body).status_code for body in bodies[:12]]
     assert codes[:10] == [401] * 10
     assert codes[10:] == [429, 429]
-    problem(api.post("/v1/auth/login", body), 429, "rate_limited")
+    problem(api.post("/v1/auth/login", bodies[12]), 429, "rate_limited")
+
+
+def _login_from(api, email: str, password: str, address: str):
+    body = {"email": email, "password": password}
+    return api.post("/v1/auth/login", body, environ_base={"REMOTE_ADDR": address})
+
+
+def test_one_client_guessing_one_account_is_throttled_before_its_own_limit(api):
+    from wallet_api.auth.routes import ACCOUNT_CLIENT_LOGIN_LIMIT, LOGIN_LIMIT
+    from wallet_api.extensions import limiter
+
+    anna, ben = api.register("Anna"), api.register("Ben")
+    limiter.enabled = True
+    tight = min(item.amount for item in parse_many(ACCOUNT_CLIENT_LOGIN_LIMIT))
+    assert tight < min(item.amount for item in parse_many(LOGIN_LIMIT))
+    codes = [_login_from(api, anna.email, "wrong", "10.0.0.1").status_code for _ in range(tight)]
+    assert codes == [401] * tight
+    problem(_login_from(api, anna.email, PASSWORD, "10.0.0.1"), 429, "rate_limited")
+    # The same client may still sign in to another account, and the owner elsewhere.
+    assert _login_from(api, ben.email, PASSWORD, "10.0.0.1").status_code == 200
+    assert _login_from(api, anna.email, PASSWORD, "10.0.0.2").status_code == 200
+
+
+def test_a_stranger_cannot_lock_the_owner_out(api, monkeypatch):
+    from wallet_api.auth.routes import ACCOUNT_LOGIN_LIMIT
+    from wallet_api.extensions import limiter
+
+    cheap_password_hashing(monkeypatch)
+    anna = api.register("Anna")
+    limiter.enabled = True
+
+    def guess(address: str):  # type: ignore[no-untyped-def]
+        return _login_from(api, anna.email, secrets.token_urlsafe(12), address)
+
+    # A stranger on a few addresses guesses six times from each ...
+    by_address = [[guess(f"203.0.113.{n}").status_code for _ in range(6)] for n in range(6)]
+    # ... and the owner on her own phone signs in all the same,
+    assert _login_from(api, anna.email, PASSWORD, "198.51.100.7").status_code == 200
+    # though the stranger was refused 30 times (more than the old 20 an hour that locked
+    # her out) and each address was soon throttled.
+    assert by_address == [[401] * 5 + [429]] * 6
+    refused = 30
+
+    # Guessing from many addresses still meets the account's own limit: past it every
+    # address is refused, the right password too (the price, paid only at 100 an hour).
+    loose = min(item.amount for item in parse_many(ACCOUNT_LOGIN_LIMIT))
+    for n in range(loose - refused):
+        assert guess(f"10.1.{n // 256}.{n % 256}").status_code == 401
+    problem(guess("10.2.0.1"), 429, "rate_limited")
+    problem(_login_from(api, anna.email, PASSWORD, "198.51.100.7"), 429, "rate_limited")
 
 
 def test_a_rate_limited_charge_verifies_its_token_once(api, monkeypatch):

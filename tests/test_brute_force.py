@@ -34,7 +34,7 @@ from flask import Flask
 from limits import parse_many
 from werkzeug.test import TestResponse
 
-from tests.authz_helpers import Scene
+from tests.authz_helpers import Scene, cheap_password_hashing
 from tests.helpers import PASSWORD, ApiClient, problem
 from tests.stores_helpers import pay_code
 
@@ -163,7 +163,7 @@ def test_guessing_gift_claim_tokens(api: ApiClient, app: Flask) -> None:
 
 @pytest.mark.usefixtures("limits_on")
 def test_guessing_a_password(api: ApiClient) -> None:
-    from wallet_api.auth.routes import LOGIN_LIMIT
+    from wallet_api.auth.routes import ACCOUNT_CLIENT_LOGIN_LIMIT, LOGIN_LIMIT
 
     victim = api.register("Vic")
     right: list[TestResponse] = []
@@ -179,18 +179,24 @@ def test_guessing_a_password(api: ApiClient) -> None:
         return response
 
     outcome = guess_for_a_while(attempt)
-    assert_throttled(outcome, first_limit(LOGIN_LIMIT), "invalid_credentials")
+    # One account from one client: the tighter of the client's and the pair's limits.
+    limit = min(first_limit(LOGIN_LIMIT), first_limit(ACCOUNT_CLIENT_LOGIN_LIMIT))
+    assert_throttled(outcome, limit, "invalid_credentials")
     assert right, "never throttled"
     problem(right[0], 429, "rate_limited")
 
 
 @pytest.mark.usefixtures("limits_on")
-def test_guessing_one_password_from_many_addresses(api: ApiClient) -> None:
-    from wallet_api.auth.routes import ACCOUNT_LOGIN_LIMIT, LOGIN_LIMIT
+def test_guessing_one_password_from_many_addresses(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wallet_api.auth.routes import ACCOUNT_CLIENT_LOGIN_LIMIT, ACCOUNT_LOGIN_LIMIT
 
+    cheap_password_hashing(monkeypatch)  # 130 sign-ins; production hashing is in test_auth
     victim, bystander = api.register("Vic"), api.register("Bea")
     limit = first_limit(ACCOUNT_LOGIN_LIMIT)
-    assert limit > first_limit(LOGIN_LIMIT)  # else one address alone would find this limit
+    # One address alone never spends the account's budget (so it cannot lock the owner out).
+    assert limit > max(item.amount for item in parse_many(ACCOUNT_CLIENT_LOGIN_LIMIT))
 
     def login(person, password: str, address: int) -> TestResponse:
         # Each attempt from its own address: the per-address limit never starts.
@@ -255,9 +261,11 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[int]:
 
 
 def _login(port: int, forwarded_for: str | None = None) -> int:
-    # A new connection per request, so the kernel hands them to either worker.
+    # A new connection per request, so the kernel hands them to either worker; another
+    # account each time, so the client's own limit is the one met (not one account's).
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    body = json.dumps({"email": "nobody@example.com", "password": "not-the-password"})
+    email = f"nobody-{secrets.token_hex(4)}@example.com"
+    body = json.dumps({"email": email, "password": "not-the-password"})
     headers = {"Content-Type": "application/json"}
     if forwarded_for:
         headers["X-Forwarded-For"] = forwarded_for

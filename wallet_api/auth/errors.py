@@ -13,6 +13,12 @@ class RefreshTokenReused(Unauthorized):
     code, title = "refresh_token_reused", "The refresh token was already used"
 
 
+class AccessTokenRevoked(Unauthorized):
+    """The access token's login was signed out (logout, or a reused refresh token)."""
+
+    code, title = "token_revoked", "This login was signed out"
+
+
 class EmailTaken(Conflict):
     code, title = "email_taken", "An account with this email exists"
 

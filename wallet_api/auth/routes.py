@@ -1,5 +1,6 @@
 from flask import Response, request
 from flask.views import MethodView
+from flask_limiter.util import get_remote_address
 
 from wallet_api.auth import service
 from wallet_api.auth.schemas import (
@@ -20,11 +21,14 @@ blp = Blueprint("auth", __name__, url_prefix="/v1", description="Accounts and si
 # Per client address (behind a load balancer, set WALLET_TRUSTED_PROXIES so the address is
 # the client's, not the balancer's); shared across workers when Redis is configured.
 LOGIN_LIMIT = "10 per minute;100 per hour"
-# Per account, from any address: a password guessed from many addresses is throttled too.
-# Only refused passwords count, so the owner signing in on each of their phones never
-# does; the price is that someone guessing can hold the owner's sign-in off for an hour
-# (phones already signed in keep refreshing their tokens).
-ACCOUNT_LOGIN_LIMIT = "20 per hour"
+# Refused passwords only, so the owner signing in on each of their phones never counts.
+# Per account from one client, tightly: one address guesses one password no faster than
+# this. Per account from anywhere, loosely (OWASP: at most 100 failures an hour): a
+# password guessed from many addresses is throttled too, yet a stranger on a few addresses
+# does not hold the owner's own sign-in off; only some five addresses each spending their
+# whole hourly budget on the account can (and phones already signed in keep refreshing).
+ACCOUNT_CLIENT_LOGIN_LIMIT = "5 per minute;20 per hour"
+ACCOUNT_LOGIN_LIMIT = "100 per hour"
 
 
 def _login_account() -> str:
@@ -34,17 +38,24 @@ def _login_account() -> str:
     return email.strip().lower() if isinstance(email, str) else ""
 
 
+def _login_account_and_client() -> str:
+    return f"{_login_account()} {get_remote_address()}"
+
+
 def _refused(response: Response) -> bool:
     return response.status_code == 401
 
 
-account_login_limit = limiter.limit(
-    ACCOUNT_LOGIN_LIMIT,
-    key_func=_login_account,
-    scope="login-account",
-    deduct_when=_refused,
-    methods=["POST"],
+def _refused_passwords_limit(spec: str, key_func, scope: str):  # type: ignore[no-untyped-def]
+    return limiter.limit(
+        spec, key_func=key_func, scope=scope, deduct_when=_refused, methods=["POST"]
+    )
+
+
+account_client_login_limit = _refused_passwords_limit(
+    ACCOUNT_CLIENT_LOGIN_LIMIT, _login_account_and_client, "login-account-client"
 )
+account_login_limit = _refused_passwords_limit(ACCOUNT_LOGIN_LIMIT, _login_account, "login-account")
 
 
 @blp.route("/auth/register")
@@ -62,7 +73,11 @@ class Register(MethodView):
 
 @blp.route("/auth/login")
 class Login(MethodView):
-    decorators = [limiter.limit(LOGIN_LIMIT, methods=["POST"]), account_login_limit]
+    decorators = [
+        limiter.limit(LOGIN_LIMIT, methods=["POST"]),
+        account_client_login_limit,
+        account_login_limit,
+    ]
 
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
@@ -91,7 +106,10 @@ class Logout(MethodView):
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     def post(self, data):
-        """Revoke the refresh token family (or all of them without a token)"""
+        """Sign out: end the login of the refresh token (every login without one)
+
+        Its refresh and access tokens are refused from now on (401 `token_revoked`).
+        """
         service.logout(current_principal().user, data["refresh_token"])
 
 
