@@ -44,6 +44,7 @@ WINDOWS = ("7d", "30d", "all")
 USERS = 20_000
 MAX_RATINGS = 5_000  # the most ratings one blend gets
 ACTIVE_BLENDS = 0.3  # share of blends that were ordered or copied in the last 90 days
+VERIFIED = 0.8  # share of ratings by people who had the blend (the others rank nothing)
 SEED = 20261125
 
 
@@ -114,6 +115,8 @@ class Data:
             for index in rng.sample(range(n_blends), min(missing, n_blends)):
                 counts[index] += counts[index] < MAX_RATINGS
         self.ratings: list[tuple[Any, ...]] = []
+        # Its own generator: the rest of the data stays as it was before ratings had it.
+        had_it = random.Random(SEED + 1)
         for index, (blend, count) in enumerate(zip(self.blends, counts, strict=True)):
             raters = rng.sample(self.users, count)
             if rng.random() < 0.05 and blend[1] not in raters and raters:
@@ -122,8 +125,9 @@ class Data:
                 stars = min(5, max(1, round(rng.gauss(quality[index], 0.9))))
                 at = blend[14] + timedelta(minutes=rng.randrange(1, 60 * 24 * 30))
                 rating_id = uuid.UUID(int=rng.getrandbits(128))
-                self.ratings.append((rating_id, blend[0], user, stars, at, at))
-                if user != blend[1]:
+                verified = had_it.random() < VERIFIED
+                self.ratings.append((rating_id, blend[0], user, stars, verified, at, at))
+                if verified and user != blend[1]:
                     blend[9] += 1
                     blend[10] += stars
 
@@ -165,7 +169,7 @@ TABLES = {
     "users": "id, email, password_hash, first_name, display_name, handle, created_at",
     "blends": BLEND_COLUMNS,
     "blend_components": "blend_id, ingredient_id, kind, position, amount",
-    "blend_ratings": "id, blend_id, user_id, stars, created_at, updated_at",
+    "blend_ratings": "id, blend_id, user_id, stars, verified, created_at, updated_at",
     "blend_daily_stats": "blend_id, day, orders, copies",
     "blend_rating_totals": "shard, rating_sum, rating_count",
 }
@@ -338,7 +342,7 @@ NAIVE_SQL = """
 WITH counted AS (
     SELECT r.blend_id, count(*) AS n, sum(r.stars) AS total
     FROM blend_ratings r JOIN blends b ON b.id = r.blend_id
-    WHERE r.user_id <> b.owner_id GROUP BY r.blend_id
+    WHERE r.verified AND r.user_id <> b.owner_id GROUP BY r.blend_id
 ), mean AS (SELECT CAST(sum(total) AS DOUBLE PRECISION) / sum(n) AS c FROM counted)
 SELECT c.blend_id, (c.total + :m * mean.c) / (c.n + :m) AS score
 FROM counted c JOIN blends b ON b.id = c.blend_id CROSS JOIN mean

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.catalog_helpers import add_ingredient
 from tests.helpers import ApiClient, Person
+from tests.stores_helpers import Scanner, charge, fund, pay_code
 
 
 def prices(**by_size: int) -> list[dict[str, Any]]:
@@ -93,6 +94,16 @@ def rate(api: ApiClient, person: Person, blend: dict[str, Any], stars: int, **ex
     response = api.post(f"/v1/blends/{blend['id']}/ratings", {"stars": stars, **extra}, as_=person)
     assert response.status_code in (200, 201), response.get_json()
     return response
+
+
+def order(api: ApiClient, scanner: Scanner, person: Person, *blends: dict[str, Any]) -> dict:
+    """``person`` has a cup of each blend at the counter, in one charge paid by pay code:
+    after it their ratings of these blends are verified."""
+    fund(api, person, sum(blend["price"] for blend in blends))
+    items = [{"blend_id": blend["id"]} for blend in blends]
+    response = charge(api, scanner, pay_code(api, person)["code"], items=items)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
 
 
 def as_uuid(value: str) -> uuid.UUID:

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.blends_helpers import compose, make_menu, rate, simple
+from tests.blends_helpers import compose, make_menu, order, rate, simple
 from tests.helpers import problem
+from tests.stores_helpers import counter_scene
 
 M = 10  # PRIOR_VOTES
 
@@ -28,7 +29,12 @@ def _bayes(stars, mean):
     return (sum(stars) + M * mean) / (len(stars) + M)
 
 
+def _activity(orders: int) -> float:
+    return 0.5 * orders / (orders + 20)
+
+
 def test_one_five_star_vote_does_not_beat_fifty_votes_of_4_6(api, menu):
+    scanner = counter_scene(api, funds=0).scanner
     anna, ben, carl, dana = (api.register(n) for n in ("Anna", "Ben", "Carl", "Dana"))
     raters = [api.register("Rater") for _ in range(50)]
     lucky = compose(api, anna, simple(menu, name="One lucky vote", visibility="public"))
@@ -36,6 +42,10 @@ def test_one_five_star_vote_does_not_beat_fifty_votes_of_4_6(api, menu):
     plain = compose(api, carl, simple(menu, name="Thirty at 3", visibility="public"))
     hidden = compose(api, dana, simple(menu, name="Private fives"))
     gone = compose(api, dana, simple(menu, name="Deleted fives", visibility="public"))
+    # Each rater has had what they rate below, in one order: 50, 30, 5 and 1 cups.
+    for n, rater in enumerate(raters):
+        had = [loved, *([plain] if n < 30 else []), *([gone] if n < 5 else [])]
+        order(api, scanner, rater, *had, *([lucky] if n == 0 else []))
 
     rate(api, raters[0], lucky, 5)
     rate(api, anna, lucky, 5)  # her own: not counted
@@ -59,7 +69,9 @@ def test_one_five_star_vote_does_not_beat_fifty_votes_of_4_6(api, menu):
     mean = sum(counted) / len(counted)
     expected = [_bayes(loved_stars, mean), _bayes([5], mean), _bayes([3] * 30, mean)]
     assert [item["weighted_rating"] for item in top["items"]] == pytest.approx(expected, abs=1e-4)
-    assert [item["score"] for item in top["items"]] == pytest.approx(expected, abs=1e-4)
+    scores = [w + _activity(a) for w, a in zip(expected, (50, 1, 30), strict=True)]
+    assert [item["score"] for item in top["items"]] == pytest.approx(scores, abs=1e-4)
+    assert [item["orders"] for item in top["items"]] == [50, 1, 30]
     assert [item["rank"] for item in top["items"]] == [1, 2, 3]
     first = top["items"][0]["blend"]
     assert first["rating"] == {"average": 4.6, "count": 50}
@@ -70,6 +82,33 @@ def test_one_five_star_vote_does_not_beat_fifty_votes_of_4_6(api, menu):
     assert [i["blend"]["name"] for i in _top(api, window="all", limit=1)["items"]] == [
         "Fifty at 4.6"
     ]
+
+
+def test_fake_raters_cannot_rate_a_blend_into_the_top_10(api, menu):
+    """Only ratings by people who had the blend rank it; anyone's are shown, marked."""
+    scene = counter_scene(api, funds=0)
+    ben, carl = api.register("Ben"), api.register("Carl")
+    honest = compose(api, ben, simple(menu, name="Had by three", visibility="public"))
+    planted = compose(api, carl, simple(menu, name="Never ordered", visibility="public"))
+    for _ in range(3):
+        drinker = api.register("Drinker")
+        order(api, scene.scanner, drinker, honest)
+        rate(api, drinker, honest, 4)
+    for _ in range(20):
+        rate(api, api.register("Fake"), planted, 5)
+    rate(api, carl, planted, 5)  # its creator: never counted either
+
+    for window in ("7d", "all"):
+        top = _top(api, window=window, limit=50)["items"]
+        assert [i["blend"]["name"] for i in top] == ["Had by three"]
+    assert top[0]["blend"]["rating"] == {"average": 4.0, "count": 3}
+    shown = api.get(f"/v1/blends/{planted['id']}", as_=ben).get_json()
+    assert shown["rating"] == {"average": None, "count": 0}
+    ratings = api.get(f"/v1/blends/{planted['id']}/ratings?limit=50", as_=ben).get_json()
+    assert len(ratings["items"]) == 21
+    assert {r["verified"] for r in ratings["items"]} == {False}
+    ratings = api.get(f"/v1/blends/{honest['id']}/ratings", as_=ben).get_json()
+    assert [r["verified"] for r in ratings["items"]] == [True] * 3
 
 
 def test_orders_and_copies_count_inside_the_window(api, app, menu):
@@ -86,11 +125,17 @@ def test_orders_and_copies_count_inside_the_window(api, app, menu):
             # No ties: "never ordered" a little lower than the two with the same 4 stars.
             rate(api, rater, blend, 3 if blend is quiet and rater is raters[0] else 4)
     with app.app_context():
-        from wallet_api.blends.service import record_blend_ordered
+        from wallet_api.blends.service import record_blend_ordered, verify_ratings_of
         from wallet_api.extensions import db
 
         record_blend_ordered(uuid.UUID(early["id"]), uuid.UUID(ben.id), 40, now - timedelta(20))
         record_blend_ordered(uuid.UUID(recent["id"]), uuid.UUID(anna.id), 3, now)
+        # What a charge of the three blends to each rater does to their ratings (a charge
+        # would count as orders "today" too).
+        for rater in raters:
+            verify_ratings_of(
+                uuid.UUID(rater.id), [uuid.UUID(b["id"]) for b in (early, recent, quiet)]
+            )
         db.session.commit()
     clock.freeze(now)
     api.post(f"/v1/blends/{recent['id']}/copy", as_=raters[0])  # a copy counts twice
@@ -193,6 +238,11 @@ def test_the_ranking_equals_scoring_every_blend(api, app, menu, regime, stars):
             raters = rng.sample(people, rng.randint(0, 8)) if blend.visibility == "public" else []
             for rater in [*raters, blend.owner_id]:
                 service.rate_blend(blend.id, rater, rng.choice(stars), None)
+                if rng.random() < 0.7:
+                    # Had it after rating (what a charge of it does); some rate again.
+                    service.verify_ratings_of(rater, [blend.id])
+                    if rng.random() < 0.3:
+                        service.rate_blend(blend.id, rater, rng.choice(stars), None)
             for _ in range(rng.randint(0, 3)):
                 days_ago, quantity = rng.choice([0, 3, 10, 40]), rng.randint(1, 30)
                 buyer = rng.choice(people)
@@ -210,7 +260,7 @@ def test_the_ranking_equals_scoring_every_blend(api, app, menu, regime, stars):
             b.id: [
                 r.stars
                 for r in db.session.query(service.BlendRating).filter_by(blend_id=b.id)
-                if r.user_id != b.owner_id
+                if r.verified and r.user_id != b.owner_id
             ]
             for b in blends
         }

@@ -16,8 +16,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tests.helpers import problem
+from tests.helpers import ApiClient, problem
 from tests.stores_helpers import charge, counter_scene, pay_code
+from tests.wallet_helpers import run_threads
 
 PAY_CODE = re.compile(r"^P[A-Z2-7]{24}$")
 NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
@@ -136,6 +137,45 @@ def test_a_new_code_beyond_the_live_limit_retires_the_oldest(api, app):
         "code_expired",
     )
     assert charge(api, scene.scanner, codes[1]["code"], amount=100).status_code == 201
+
+
+def _codes_at_once(app, person, count: int) -> list[dict]:
+    """``count`` requests for a pay code, each in its own thread, client and transaction."""
+
+    def ask(_: int) -> dict:
+        response = ApiClient(app.test_client()).post("/v1/wallet/pay-codes", as_=person)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    return run_threads(count, ask)
+
+
+def _live_codes_race(api, app, count: int) -> None:
+    """However many codes are asked for at once, only the cap's number can pay."""
+    scene = counter_scene(api, funds=100 * count)
+    limit = app.config["WALLET_MAX_LIVE_PAY_CODES"]
+    codes = _codes_at_once(app, scene.anna, count)
+    live = {
+        c["id"]
+        for c in codes
+        if api.get(f"/v1/wallet/pay-codes/{c['id']}", as_=scene.anna).get_json()["status"] == "live"
+    }
+    assert len(live) == limit
+    paid = {
+        c["id"]
+        for c in codes
+        if charge(api, scene.scanner, c["code"], amount=100).status_code == 201
+    }
+    assert paid == live
+
+
+@pytest.mark.postgres_only
+def test_thirty_pay_codes_at_once_leave_only_the_cap_live(api, app):
+    _live_codes_race(api, app, 30)
+
+
+def test_pay_codes_at_once_on_sqlite_leave_only_the_cap_live(api, app):
+    _live_codes_race(api, app, 6)
 
 
 def test_no_pay_code_for_a_closed_wallet(api, app):
@@ -265,6 +305,31 @@ def test_a_stranger_cannot_revoke_my_offline_key(api):
         api.delete(f"/v1/wallet/offline-keys/{key['id']}", as_=ben), 404, "offline_key_not_found"
     )
     assert len(api.get("/v1/wallet/offline-keys", as_=anna).get_json()) == 1
+
+
+def _offline_keys_race(api, app, count: int) -> None:
+    from wallet_api.paycodes.service import MAX_OFFLINE_KEYS
+
+    anna = api.register("Anna")
+
+    def register(n: int) -> int:
+        client = ApiClient(app.test_client())
+        response = client.post("/v1/wallet/offline-keys", {"name": f"phone {n}"}, as_=anna)
+        assert response.status_code in (201, 409), response.get_json()
+        return response.status_code
+
+    statuses = run_threads(count, register)
+    assert statuses.count(201) == MAX_OFFLINE_KEYS
+    assert len(api.get("/v1/wallet/offline-keys", as_=anna).get_json()) == MAX_OFFLINE_KEYS
+
+
+@pytest.mark.postgres_only
+def test_twenty_five_phones_at_once_register_only_the_cap(api, app):
+    _offline_keys_race(api, app, 25)
+
+
+def test_phones_at_once_on_sqlite_register_only_the_cap(api, app):
+    _offline_keys_race(api, app, 13)
 
 
 def test_offline_keys_per_customer_are_limited(api):

@@ -39,8 +39,8 @@ def seed_demo_data() -> dict[str, User]:
 
     people = {email: _person(email) for email in _PEOPLE}
     seed_menu()
-    seed_stores()
+    counter = seed_stores()
     seed_loyalty()
-    seed_blends({user.handle: user for user in people.values()})
+    seed_blends({user.handle: user for user in people.values()}, counter)
     seed_gifts()
     return people

@@ -1,4 +1,8 @@
-"""A few blends for the demo: shared, rated, copied and ordered, so the top-10 shows."""
+"""A few blends for the demo: shared, rated, copied and ordered, so the top-10 shows.
+
+The orders are real charges at the demo counter (paid from a demo top-up of their price):
+only the ratings of people who had a blend rank it.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,13 @@ from wallet_api.blends import service
 from wallet_api.blends.models import Blend
 from wallet_api.blends.schemas import BlendCreateSchema
 from wallet_api.catalog.models import Ingredient
-from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.auth import DEVICE, Principal
+from wallet_api.ledger import service as ledger
+from wallet_api.ledger.models import AccountKind
+from wallet_api.paycodes.service import create_pay_code
+from wallet_api.stores.charges import create_charge
+from wallet_api.stores.demo import DemoScanner
 
 # owner's handle, then the recipe by ingredient names
 BLENDS: list[tuple[str, dict[str, Any]]] = [
@@ -74,6 +83,11 @@ RATINGS = [
     ("ben", "anna", "Morning Fog", 5, "Tastes like spring. Ordering it again."),
     ("anna", "ben", "Kenyan Cold Snap", 4, "Great on a hot day; a little sweet for me."),
 ]
+# who had it, owner, blend name, cups (after the ratings: the charges verify them)
+ORDERS = [
+    ("ben", "anna", "Morning Fog", 2),
+    ("anna", "ben", "Kenyan Cold Snap", 1),
+]
 
 
 def _body(recipe: dict[str, Any], ingredients: dict[str, Ingredient]) -> dict[str, Any]:
@@ -97,8 +111,23 @@ def _body(recipe: dict[str, Any], ingredients: dict[str, Ingredient]) -> dict[st
     return BlendCreateSchema().load(body)
 
 
-def seed_blends(people: dict[str, User]) -> None:
-    """Needs the demo menu and people (by handle); adds only what is missing."""
+def _order(counter: DemoScanner, person: User, blend: Blend, cups: int) -> None:
+    """``cups`` of the blend for ``person``, charged at the demo counter by pay code."""
+    ledger.transfer(
+        "top_up",
+        ledger.system_account(AccountKind.TOPUP_CLEARING),
+        ledger.wallet_account(person.id),
+        cups * (service.Recipe.of(blend).price(blend.size) or 0),
+        memo="Demo credit",
+        meta={"demo": True},
+    )
+    _, code = create_pay_code(person)
+    till = Principal(kind=DEVICE, id=counter.device.id, store_id=counter.store.id)
+    create_charge(till, {"code": code, "items": [{"blend_id": blend.id, "quantity": cups}]})
+
+
+def seed_blends(people: dict[str, User], counter: DemoScanner) -> None:
+    """Needs the demo menu, store and people (by handle); adds only what is missing."""
     ingredients = {i.name: i for i in db.session.scalars(select(Ingredient))}
     existing = {
         (b.owner_id, b.name): b
@@ -119,4 +148,6 @@ def seed_blends(people: dict[str, User]) -> None:
     if ("anna", "Morning Fog") in new:
         morning_fog = blends["anna", "Morning Fog"]
         service.copy_blend(morning_fog.id, people["ben"].id, name="Anna's Morning Fog")
-        service.record_blend_ordered(morning_fog.id, people["ben"].id, 2, utcnow())
+    for drinker, owner, name, cups in ORDERS:
+        if (owner, name) in new:
+            _order(counter, people[drinker], blends[owner, name], cups)

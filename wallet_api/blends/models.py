@@ -6,8 +6,12 @@ the menu when it is shown or ordered (see ``service.price_of``). Deleting a blen
 
 The ranking reads maintained counters rather than the ratings themselves, all changed in
 the same transaction as the rating, order or copy: ``rating_count``/``rating_sum`` and
-``ref_rating`` on the blend (self-ratings excluded), the totals of all counted ratings in
-``blend_rating_totals``, and order/copy counts per blend per day in ``blend_daily_stats``.
+``ref_rating`` on the blend, the totals of all counted ratings in ``blend_rating_totals``,
+and order/copy counts per blend per day in ``blend_daily_stats``.
+
+A rating is *counted* when it is ``verified`` (the rater has had the blend, see
+``BlendRating.verified``) and not by the blend's creator. Other ratings are kept and
+shown, marked, but rank nothing: an account made a minute ago cannot rate a blend up.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,7 +54,7 @@ class Visibility(enum.StrEnum):
     PUBLIC = "public"
 
 
-# The rows the top-10 ranks: public, not deleted, rated by someone other than the owner.
+# The rows the top-10 ranks: public, not deleted, with a counted rating.
 # The partial index holds exactly these rows, ordered by ``ref_rating``, with every column
 # the ranking reads: the top-10 reads the best few hundred entries, not every blend.
 RANKED = "visibility = 'public' AND deleted_at IS NULL AND rating_count > 0"
@@ -95,7 +100,8 @@ class Blend(db.Model):  # type: ignore[name-defined,misc]
     copied_from_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("blends.id"))
     origin_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("blends.id"))
     original_creator_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id"))
-    # Maintained in the rating's own transaction; the owner's own rating is not in them.
+    # Counted ratings only (module docstring), maintained in the transaction of the rating
+    # or of the charge that verified it.
     rating_count: Mapped[int] = mapped_column(Integer, default=0)
     rating_sum: Mapped[int] = mapped_column(Integer, default=0)
     # (rating_sum + PRIOR_VOTES x REF_MEAN) / (rating_count + PRIOR_VOTES), kept with them.
@@ -161,6 +167,12 @@ class BlendRating(db.Model):  # type: ignore[name-defined,misc]
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
     stars: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(String(500), default="")
+    # The rater has had the blend: was the drinker of a charge line (ordered, on an
+    # allowance, a gift made for them) of it, of a copy made from it or, for an original,
+    # of any copy down its chain (the blends ``copied_from_id``/``origin_id`` point at).
+    # Set when rating, or by the charge for a rating made before; never unset (a refund
+    # leaves it: they had the drink).
+    verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -169,7 +181,7 @@ class BlendRating(db.Model):  # type: ignore[name-defined,misc]
 
 
 class BlendRatingTotals(db.Model):  # type: ignore[name-defined,misc]
-    """Sum and count of every counted rating (not a creator's own), over all blends.
+    """Sum and count of every counted rating, over all blends.
 
     Their ratio is the mean C of the ranking. Spread over ``TOTALS_SHARDS`` rows by blend,
     so that ratings of different blends rarely wait for one another's row lock.

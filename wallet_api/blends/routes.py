@@ -59,7 +59,11 @@ class TopBlends(MethodView):
     @blp.arguments(TopArgsSchema, location="query")
     @blp.response(200, TopSchema)
     def get(self, args):
-        """The top user-generated blends: rating with a prior, plus orders and copies"""
+        """The top user-generated blends: verified ratings with a prior, plus orders and copies
+
+        Only ratings by people who have had the blend (ordered it or a copy of it, or were
+        given it) count, and not its creator's own.
+        """
         return {"window": args["window"], "items": service.top_blends(**args)}
 
 
@@ -99,7 +103,13 @@ class BlendRatings(MethodView):
     @blp.alt_response(200, schema=RatingSchema, description="My earlier rating, changed")
     @blp.problems(404)
     def post(self, data, blend_id):
-        """Rate a blend, 1-5 stars and a comment; rating again changes my rating"""
+        """Rate a blend, 1-5 stars and a comment; rating again changes my rating
+
+        Anyone who may see the blend may rate it; the rating is `verified` when I have had
+        it (ordered it or a copy of it, or redeemed it as a gift), and only a verified
+        rating counts toward its average and the top-10. One made before I had it counts
+        from my first order on.
+        """
         me = current_principal().id
         rating, created = service.rate_blend(blend_id, me, data["stars"], data["comment"])
         return service.present_rating(rating), 201 if created else 200
@@ -109,7 +119,7 @@ class BlendRatings(MethodView):
     @blp.response(200, page_of(RatingSchema))
     @blp.problems(404)
     def get(self, args, blend_id):
-        """The ratings of a blend I may see, newest first"""
+        """The ratings of a blend I may see, newest first, each marked `verified` or not"""
         blend = service.get_visible_blend(blend_id, current_principal().id)
         return service.list_ratings(blend, **args)
 

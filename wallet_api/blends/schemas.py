@@ -142,9 +142,12 @@ class SyrupOutSchema(IngredientRefSchema):
 
 class RatingSummarySchema(Schema):
     average = ma.fields.Float(
-        allow_none=True, metadata={"description": "Mean stars; the creator's own not counted"}
+        allow_none=True,
+        metadata={"description": "Mean stars of the counted ratings (verified, not the creator's)"},
     )
-    count = ma.fields.Integer(required=True)
+    count = ma.fields.Integer(
+        required=True, metadata={"description": "Counted ratings: verified, not the creator's"}
+    )
 
 
 class MyRatingSchema(Schema):
@@ -216,6 +219,14 @@ class RatingSchema(Schema):
     comment = ma.fields.String(required=True)
     by_creator = ma.fields.Boolean(
         required=True, metadata={"description": "The creator's own rating: not counted"}
+    )
+    verified = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "The rater has had this blend (the drinker of an order or gift of "
+            "it or of a copy made from it): only verified ratings by others than the "
+            "creator count toward its rating and the top-10"
+        },
     )
     created_at = ma.fields.AwareDateTime(required=True)
     updated_at = ma.fields.AwareDateTime(required=True)

@@ -10,8 +10,7 @@ Price of a blend in a size (cents, from today's menu)::
   + sum(syrup.price_delta x pumps)
   + sum(topping.price_delta) + sum(extra.price_delta)
 
-Ranking (``top_blends``), for public, not deleted blends rated by someone other than their
-creator::
+Ranking (``top_blends``), for public, not deleted blends with a counted rating::
 
     C      = mean stars of every counted rating, of every blend (3.0 before any)
     rating = (v x R + m x C) / (v + m)        v counted ratings, R their mean, m = 10
@@ -20,8 +19,9 @@ creator::
     score  = rating + 0.5 x a / (a + 20)      at most +0.5: half of it at 20 orders
 
 Ratings count for all time; orders and copies only inside the window (``all``: ever).
-A rating "counted" is one by someone other than the blend's creator. Ties: more counted
-ratings first, then the blend id.
+A rating is "counted" when it is verified (the rater has had the blend, see
+``BlendRating.verified``) and not by the blend's creator: ratings by anyone else are shown
+but rank nothing. Ties: more counted ratings first, then the blend id.
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, cast, func, select, text, update
+from sqlalchemy import Float, and_, cast, func, or_, select, text, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from wallet_api.auth import service as auth
 from wallet_api.auth.errors import UserNotFound
@@ -65,6 +65,7 @@ from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger.service import currency
 from wallet_api.loyalty import service as loyalty
 from wallet_api.social.service import are_friends
+from wallet_api.stores.models import Charge, ChargeLine
 
 # PRIOR_VOTES (m: about this many votes before a blend's own mean dominates) and REF_MEAN
 # live with the models: the stored ``ref_rating`` depends on them.
@@ -546,16 +547,60 @@ def _find_rating(blend_id: uuid.UUID, user_id: uuid.UUID) -> BlendRating | None:
     )
 
 
+def _lock_visible_blend(blend_id: uuid.UUID, viewer_id: uuid.UUID) -> Blend:
+    """``get_visible_blend``, with the blend's row locked (``FOR NO KEY UPDATE``) in the
+    same statement, as ``verify_ratings_of`` locks it."""
+    blend = db.session.scalar(
+        select(Blend).where(Blend.id == blend_id).with_for_update(key_share=True, of=Blend)
+    )
+    if blend is None or not can_view(blend, viewer_id):
+        raise BlendNotFound()
+    return blend
+
+
+def _has_had(user_id: uuid.UUID, blend_id: uuid.UUID) -> bool:
+    """Whether ``user_id`` drank the blend, a copy made from it or (an original) any copy
+    down its chain: the rule of ``BlendRating.verified``, read from their charges."""
+    drunk = aliased(Blend)
+    return (
+        db.session.scalar(
+            select(ChargeLine.id)
+            .join(Charge, Charge.id == ChargeLine.charge_id)
+            .join(drunk, drunk.id == ChargeLine.item_id)
+            .where(
+                Charge.drinker_id == user_id,
+                ChargeLine.kind == "blend",
+                or_(
+                    drunk.id == blend_id,
+                    drunk.copied_from_id == blend_id,
+                    drunk.origin_id == blend_id,
+                ),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _counted(rating: BlendRating, owner_id: uuid.UUID) -> bool:
+    return rating.verified and rating.user_id != owner_id
+
+
 def rate_blend(
     blend_id: uuid.UUID, user_id: uuid.UUID, stars: int, comment: str | None
 ) -> tuple[BlendRating, bool]:
     """Rate a blend I may see; rating again changes my rating. Returns (rating, created).
 
-    The creator may rate their own blend, but it is not counted: other ratings change the
-    blend's ``rating_count``/``rating_sum``/``ref_rating`` and the totals of all ratings in
-    this same transaction, by UPDATEs that add, so concurrent ratings never lose one another.
+    Anyone who may see it may rate it; only a counted rating (verified, not the
+    creator's: module docstring) changes the blend's ``rating_count``/``rating_sum``/
+    ``ref_rating`` and the totals of all ratings, in this same transaction, by UPDATEs
+    that add, so concurrent ratings never lose one another.
+
+    The blend's row is locked before anything is read. A charge verifying ratings locks
+    it too (``verify_ratings_of``), so a rating made while its rater's order goes through
+    either sees that charge or is found by it: it is never left unverified.
     """
-    blend = get_visible_blend(blend_id, user_id)
+    blend = _lock_visible_blend(blend_id, user_id)
     now = utcnow()
     rating = _find_rating(blend.id, user_id)
     created = rating is None
@@ -565,6 +610,7 @@ def rate_blend(
             user_id=user_id,
             stars=stars,
             comment=comment or "",
+            verified=_has_had(user_id, blend.id),
             created_at=now,
             updated_at=now,
         )
@@ -584,10 +630,57 @@ def rate_blend(
         if comment is not None:
             rating.comment = comment
         rating.updated_at = now
-    if user_id != blend.owner_id:
+    if _counted(rating, blend.owner_id):
         _count_rating(blend.id, stars - old_stars, 1 if created else 0)
     db.session.flush()
     return rating, created
+
+
+def verify_ratings_of(drinker_id: uuid.UUID | None, blend_ids: Collection[uuid.UUID]) -> None:
+    """``drinker_id`` has just had these blends (the blend lines of a charge, in the
+    charge's transaction): their ratings of them, of the blends they were copied from and
+    of the originals become verified, and count from now on unless they are the creator's.
+
+    Those blends are locked first, all in one statement in id order (so two charges
+    cannot deadlock on them; a pay charge takes them here before ``record_blend_ordered``
+    updates them), as ``rate_blend`` locks the blend it rates. Nothing is sent for a
+    charge without blends.
+    """
+    if drinker_id is None or not blend_ids:
+        return
+    lines = Blend.id.in_(set(blend_ids))
+    had = union(
+        select(Blend.id).where(lines),
+        select(Blend.copied_from_id).where(lines),
+        select(Blend.origin_id).where(lines),
+    )
+    creators = dict(
+        db.session.execute(
+            select(Blend.id, Blend.owner_id)
+            .where(Blend.id.in_(had))
+            .order_by(Blend.id)
+            .with_for_update(key_share=True)
+        ).all()
+    )
+    verified = db.session.execute(
+        update(BlendRating)
+        .where(
+            BlendRating.user_id == drinker_id,
+            BlendRating.blend_id.in_(list(creators)),
+            BlendRating.verified.is_(False),
+        )
+        .values(verified=True)
+        .returning(BlendRating.blend_id, BlendRating.stars)
+    ).all()
+    # In the order of the totals' shards: two charges counting ratings of different blends
+    # into the same two shards must take them in the same order.
+    for blend_id, stars in sorted(verified, key=lambda r: (_shard(r.blend_id), r.blend_id)):
+        if creators[blend_id] != drinker_id:
+            _count_rating(blend_id, stars, 1)
+
+
+def _shard(blend_id: uuid.UUID) -> int:
+    return blend_id.int % TOTALS_SHARDS
 
 
 def _count_rating(blend_id: uuid.UUID, stars: int, count: int) -> None:
@@ -604,7 +697,7 @@ def _count_rating(blend_id: uuid.UUID, stars: int, count: int) -> None:
     )
     _upsert(
         BlendRatingTotals,
-        {"shard": blend_id.int % TOTALS_SHARDS, "rating_sum": stars, "rating_count": count},
+        {"shard": _shard(blend_id), "rating_sum": stars, "rating_count": count},
         ["shard"],
         ["rating_sum", "rating_count"],
     )
@@ -618,6 +711,7 @@ def present_rating(rating: BlendRating) -> dict[str, Any]:
         "stars": rating.stars,
         "comment": rating.comment,
         "by_creator": rating.user_id == rating.blend.owner_id,
+        "verified": rating.verified,
         "created_at": rating.created_at,
         "updated_at": rating.updated_at,
     }
@@ -889,7 +983,7 @@ def verify_rating_totals() -> list[str]:
             func.sum(BlendRating.stars).label("total"),
         )
         .join(Blend, Blend.id == BlendRating.blend_id)
-        .where(BlendRating.user_id != Blend.owner_id)
+        .where(BlendRating.verified.is_(True), BlendRating.user_id != Blend.owner_id)
         .group_by(BlendRating.blend_id)
         .subquery()
     )

@@ -42,6 +42,7 @@ from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import Conflict
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import AccountClosed
+from wallet_api.ledger.statements import Locked
 from wallet_api.paycodes.errors import OfflineKeyNotFound, PayCodeNotFound
 from wallet_api.paycodes.models import OfflineKey, PayCode
 from wallet_api.stores.codes import ScannedCode
@@ -110,20 +111,33 @@ def pay_code_status(code: PayCode) -> str:
     return "expired" if code.expires_at <= utcnow() else "live"
 
 
+def _lock_caps(user: User) -> Locked:
+    """The wallet row of ``user``, locked: the requests adding to the user's capped pay
+    codes and offline keys queue on it.
+
+    Locking the codes or keys already there cannot stop two requests from each counting
+    them and each adding one more, so the caps are counted under the wallet's lock
+    (``FOR NO KEY UPDATE``, as a charge takes it; on SQLite the request holds the write
+    lock already). It is the wallet row a pay code request read anyway, read locked.
+    """
+    return ledger.lock_wallet(user.id)
+
+
 def create_pay_code(user: User, allowance_id: uuid.UUID | None = None) -> tuple[PayCode, str]:
     """A new code; beyond the configured number of live codes the oldest is retired.
 
     With ``allowance_id`` the code pays from that allowance (the caller's own, live, from
     a friend), so the caller's wallet does not matter.
     """
+    wallet = _lock_caps(user)
     if allowance_id is not None:
         allowances.usable_allowance(user, allowance_id)
-    elif ledger.wallet_account(user.id).is_closed:
+    elif wallet.is_closed:
         raise AccountClosed("This wallet is closed.")
     config = current_app.config
     now = utcnow()
-    # Locking the live codes makes two concurrent requests retire one after the other; a
-    # phone that asks twice at once may hold one code too many for at most the code's TTL.
+    # Locked too, so that a till consuming one of them meanwhile is waited for and the code
+    # is not counted as live (PostgreSQL reads the row again once the lock is granted).
     live = db.session.scalars(
         select(PayCode)
         .where(PayCode.user_id == user.id, PayCode.used_at.is_(None), PayCode.expires_at > now)
@@ -249,6 +263,7 @@ def offline_code(secret_b32: str, key_id: str, at: datetime) -> str:
 
 
 def create_offline_key(user: User, name: str) -> tuple[OfflineKey, str]:
+    _lock_caps(user)
     active = db.session.scalar(
         select(func.count(OfflineKey.id)).where(
             OfflineKey.user_id == user.id, OfflineKey.revoked_at.is_(None)

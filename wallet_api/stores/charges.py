@@ -191,6 +191,11 @@ def record_charge(
     _INSERT_CHARGE.execute(row)
     if line_rows:
         _INSERT_CHARGE_LINES.execute(line_rows)
+    # Whoever drinks a blend may now rate it with a rating that counts (and one they made
+    # before counts from now on).
+    blends.verify_ratings_of(
+        scanned.customer_id, [line.item_id for line in lines if line.kind == "blend"]
+    )
     # What the handler left pending is written now, as before, so that its errors surface
     # in the handler and not at the commit after the response was built.
     db.session.flush()
@@ -287,13 +292,8 @@ def _charge_wallet(
         event_at=at,
     )
     loyalty.record_offer_use(customer.id, charge_id=charge_id, applied=offers.applied, at=at)
-    # Orders count for "the usual", the top-10 and "enjoyed by"; creators earn bonus points.
-    for line in blend_lines:
-        blends.record_blend_ordered(line.item_id, customer.id, line.quantity, at)
-    for blend_id, creator_id in creators:
-        loyalty.reward_creator(
-            creator_id, blend_id=blend_id, by_user_id=customer.id, reason="order", at=at
-        )
+    # The receipt before the blends' counts: it locks the blends ordered, in id order, to
+    # verify the customer's ratings of them (see blends.verify_ratings_of).
     charge = record_charge(
         principal,
         store,
@@ -308,6 +308,13 @@ def _charge_wallet(
         offers=offers.receipt_lines,
         points_earned=points,
     )
+    # Orders count for "the usual", the top-10 and "enjoyed by"; creators earn bonus points.
+    for line in blend_lines:
+        blends.record_blend_ordered(line.item_id, customer.id, line.quantity, at)
+    for blend_id, creator_id in creators:
+        loyalty.reward_creator(
+            creator_id, blend_id=blend_id, by_user_id=customer.id, reason="order", at=at
+        )
     return ChargeResult(
         charge,
         ledger.locked_balance(wallet.id),
