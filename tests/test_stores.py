@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers import problem
 from tests.stores_helpers import add_scanner, add_store
+from tests.wallet_helpers import wallet_api_command
 
 
 def test_admin_opens_a_store_and_anyone_can_read_it(api):
@@ -196,6 +198,24 @@ def test_a_device_cannot_manage_stores(api):
         "forbidden",
     )
     problem(api.get("/v1/me", as_=scanner.token), 403, "forbidden")
+
+
+def test_seed_demo_refuses_to_run_in_production(app):
+    # The demo admin's password and the scanner's secret are published: in production they
+    # would open the service to anyone. Nothing may be written, not even the menu.
+    code, output = wallet_api_command("seed-demo", WALLET_ENV="production")
+    assert code != 0, output
+    assert "WALLET_ENV=production" in output
+    assert "coffee-please" not in output
+    with app.app_context():
+        from wallet_api.extensions import db
+
+        counts = {
+            table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables
+            if table.name != "alembic_version"
+        }
+    assert set(counts.values()) == {0}, {name: n for name, n in counts.items() if n}
 
 
 def test_seed_demo_prints_a_working_scanner_login(api, app):
