@@ -32,6 +32,13 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"WALLET_{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_positive_int(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"WALLET_{name} must be at least 1, got {value}")
+    return value
+
+
 def _env_ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
     raw = _env(name)
     if raw is None:
@@ -84,6 +91,9 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_webhook_tolerance: int = 300
+    # How long one call to Stripe may take (connecting, then waiting for each answer) before
+    # the top-up answers 503: a customer is waiting at the other end.
+    stripe_timeout_seconds: int = 5
     public_base_url: str = "http://127.0.0.1:5000"
     # How many proxies (load balancers) in front of the app set X-Forwarded-For/-Proto. 0
     # trusts none: the client address is the socket's, and a forged header changes nothing.
@@ -139,6 +149,7 @@ class Settings:
             stripe_api_base=_env("STRIPE_API_BASE"),
             stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
             stripe_webhook_tolerance=_env_int("STRIPE_WEBHOOK_TOLERANCE", 300),
+            stripe_timeout_seconds=_env_positive_int("STRIPE_TIMEOUT_SECONDS", 5),
             public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",
             trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
         )
