@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
 from tests.helpers import problem
+from tests.reliability_helpers import wallet_cli
 from tests.stores_helpers import add_scanner, add_store
-from tests.wallet_helpers import wallet_api_command
 
 
 def test_admin_opens_a_store_and_anyone_can_read_it(api):
@@ -203,8 +204,9 @@ def test_a_device_cannot_manage_stores(api):
 def test_seed_demo_refuses_to_run_in_production(app):
     # The demo admin's password and the scanner's secret are published: in production they
     # would open the service to anyone. Nothing may be written, not even the menu.
-    code, output = wallet_api_command("seed-demo", WALLET_ENV="production")
-    assert code != 0, output
+    done = wallet_cli({**os.environ, "WALLET_ENV": "production"}, "seed-demo")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
     assert "WALLET_ENV=production" in output
     assert "coffee-please" not in output
     with app.app_context():

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -80,26 +79,13 @@ def spend(app: Flask, user_id: str, store_id: uuid.UUID, amount: int, **kwargs: 
     return True
 
 
-def wallet_api_command(*args: str, **env: str) -> tuple[int, str]:
-    """``wallet-api ARGS`` as an operator runs it, against the test database (the app
-    fixture put its URL and secret into the environment), with ``env`` added to that
-    environment. Returns (exit code, output)."""
-    command = [str(Path(sys.executable).parent / "wallet-api"), *args]
-    # S603: our own console script with fixed arguments.
-    done = subprocess.run(  # noqa: S603
-        command,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **env},
-    )
-    return done.returncode, done.stdout + done.stderr
-
-
 def ledger_verify_command(app: Flask) -> tuple[int, str]:
-    """``wallet-api ledger verify``; returns (exit code, output)."""
-    return wallet_api_command("ledger", "verify")
+    """``wallet-api ledger verify`` as an operator runs it, against the test database (the
+    app fixture put its URL and secret into the environment). Returns (exit code, output)."""
+    command = [str(Path(sys.executable).parent / "wallet-api"), "ledger", "verify"]
+    # S603: our own console script with fixed arguments.
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    return done.returncode, done.stdout + done.stderr
 
 
 def run_threads(count: int, target: Any) -> list[Any]:
