@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+# Seconds to connect to Redis and for each answer: rate limits take well under a millisecond.
+REDIS_TIMEOUT = 1
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable service."""
@@ -161,6 +164,17 @@ class Settings:
             SQLALCHEMY_DATABASE_URI=self.database_url,
             SQLALCHEMY_ENGINE_OPTIONS=_engine_options(self.database_url),
             RATELIMIT_STORAGE_URI=self.redis_url or "memory://",
+            # Redis down must not stop the tills: the limits are then counted in this
+            # process's memory (Flask-Limiter warns once, asks Redis again now and then and
+            # goes back to it), and a failure half-way through a request is logged, not a
+            # 500. A Redis that does not answer in a second counts as down.
+            RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+            RATELIMIT_SWALLOW_ERRORS=True,
+            RATELIMIT_STORAGE_OPTIONS=(
+                {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT}
+                if self.redis_url
+                else {}
+            ),
             # A 429 carries Retry-After (extensions/smorest.py); other answers no limit headers.
             RATELIMIT_HEADERS_ENABLED=False,
         )
