@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-# Seconds to connect to Redis and for each answer: rate limits take well under a millisecond.
-REDIS_TIMEOUT = 1
+# Seconds to connect to Redis and for each answer (rate limits take well under a millisecond):
+# a Redis that does not answer holds a request up at most this long, /ready included.
+REDIS_TIMEOUT = 0.5
 
 
 class ConfigError(RuntimeError):
@@ -167,7 +168,7 @@ class Settings:
             # Redis down must not stop the tills: the limits are then counted in this
             # process's memory (Flask-Limiter warns once, asks Redis again now and then and
             # goes back to it), and a failure half-way through a request is logged, not a
-            # 500. A Redis that does not answer in a second counts as down.
+            # 500. A Redis that does not answer within REDIS_TIMEOUT counts as down.
             RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
             RATELIMIT_SWALLOW_ERRORS=True,
             RATELIMIT_STORAGE_OPTIONS=(
