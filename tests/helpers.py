@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask.testing import FlaskClient
+from limits import parse_many
 from werkzeug.test import TestResponse
 
 PASSWORD = "correct horse battery"
@@ -123,3 +124,8 @@ def problem(response: TestResponse, status: int, code: str) -> dict[str, Any]:
     assert body["title"]
     assert body["type"].endswith(code)
     return body
+
+
+def first_limit(spec: str) -> int:
+    """How many attempts "10 per minute;100 per hour" lets through before the first 429."""
+    return min(item.amount for item in parse_many(spec))

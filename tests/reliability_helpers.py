@@ -13,17 +13,20 @@ import glob
 import http.client
 import json
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = str(Path(sys.executable).parent / "wallet-api")
@@ -196,6 +199,83 @@ def gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Iterator[Gunic
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# --- a Redis that goes away and comes back ---------------------------------------------
+
+
+class RedisSwitch:
+    """A TCP forwarder in front of the test Redis that can play dead: while down it hangs
+    up on every new connection and has cut those it was forwarding, as a Redis that
+    restarts or a broken network does. Starts down."""
+
+    def __init__(self, target_url: str) -> None:
+        target = urlsplit(target_url)
+        self.target = (target.hostname or "127.0.0.1", target.port or 6379)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}{target.path}"
+        self.is_up = False
+        self.stopped = False
+        self.forwarded: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def up(self) -> None:
+        self.is_up = True
+
+    def down(self) -> None:
+        self.is_up = False
+        with self.lock:
+            for sock in self.forwarded:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self.forwarded.clear()
+
+    def close(self) -> None:
+        self.stopped = True
+        self.thread.join(timeout=5)
+        self.listener.close()
+        self.down()
+
+    def _accept(self) -> None:
+        while not self.stopped:
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            if not self.is_up:
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target, timeout=5)
+            with self.lock:
+                self.forwarded.update((client, upstream))
+            threading.Thread(target=self._forward, args=(client, upstream), daemon=True).start()
+
+    def _forward(self, client: socket.socket, upstream: socket.socket) -> None:
+        pair = {client: upstream, upstream: client}
+        with contextlib.suppress(OSError, ValueError):  # ValueError: closed by down()
+            while True:
+                readable, _, _ = select.select(list(pair), [], [])
+                chunks = [(pair[sock], sock.recv(65536)) for sock in readable]
+                if not all(data for _, data in chunks):
+                    break
+                for sink, data in chunks:
+                    sink.sendall(data)
+        with self.lock:
+            self.forwarded.difference_update(pair)
+        for sock in pair:
+            sock.close()
+
+
+@contextlib.contextmanager
+def redis_switch(target_url: str) -> Iterator[RedisSwitch]:
+    switch = RedisSwitch(target_url)
+    try:
+        yield switch
+    finally:
+        switch.close()
 
 
 # --- a private PostgreSQL cluster ---------------------------------------------------------

@@ -31,22 +31,16 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from limits import parse_many
 from werkzeug.test import TestResponse
 
 from tests.authz_helpers import Scene, cheap_password_hashing
-from tests.helpers import PASSWORD, ApiClient, problem
+from tests.helpers import PASSWORD, ApiClient, first_limit, problem
 from tests.stores_helpers import pay_code
 
 SECONDS = float(
     os.environ.get("WALLET_BRUTE_FORCE_SECONDS") or (60 if os.environ.get("CI") else 10)
 )
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def first_limit(spec: str) -> int:
-    """How many attempts "10 per minute;100 per hour" lets through before the first 429."""
-    return min(item.amount for item in parse_many(spec))
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ def test_health(client):
 
 def test_ready_when_migrated(client):
     body = client.get("/ready").get_json()
-    assert body == {"ready": True, "database": "ok", "migrations": "at head"}
+    # The suite's app keeps its rate limits in the test Redis when one is given.
+    redis = "ok" if os.environ.get("WALLET_TEST_REDIS_URL") else "not configured"
+    assert body == {"ready": True, "database": "ok", "migrations": "at head", "redis": redis}
 
 
 def test_unknown_path_is_problem_404(client):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from tests.helpers import problem
+from tests.reliability_helpers import wallet_cli
 from tests.stores_helpers import add_scanner, add_store
 
 
@@ -196,6 +199,25 @@ def test_a_device_cannot_manage_stores(api):
         "forbidden",
     )
     problem(api.get("/v1/me", as_=scanner.token), 403, "forbidden")
+
+
+def test_seed_demo_refuses_to_run_in_production(app):
+    # The demo admin's password and the scanner's secret are published: in production they
+    # would open the service to anyone. Nothing may be written, not even the menu.
+    done = wallet_cli({**os.environ, "WALLET_ENV": "production"}, "seed-demo")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "WALLET_ENV=production" in output
+    assert "coffee-please" not in output
+    with app.app_context():
+        from wallet_api.extensions import db
+
+        counts = {
+            table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in db.metadata.sorted_tables
+            if table.name != "alembic_version"
+        }
+    assert set(counts.values()) == {0}, {name: n for name, n in counts.items() if n}
 
 
 def test_seed_demo_prints_a_working_scanner_login(api, app):

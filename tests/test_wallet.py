@@ -242,6 +242,27 @@ def test_a_declined_top_up_replays_as_declined(api):
     assert again.get_json() == first
 
 
+def test_the_same_request_after_its_key_was_purged_is_the_same_top_up(app, api):
+    # A top-up's id is derived from the principal, key and body (Stripe's idempotency key
+    # is that id): a client that repeats a request days later gets that top-up again.
+    from datetime import timedelta
+
+    from wallet_api.clock import utcnow
+    from wallet_api.extensions import db
+    from wallet_api.extensions.idempotency import purge_expired_keys
+
+    anna = api.register("Anna")
+    first = top_up(api, anna, 1_000, key="k")
+    with app.app_context():
+        assert purge_expired_keys(utcnow() + timedelta(hours=49)) == 1
+        db.session.commit()
+    again = api.post("/v1/wallet/top-ups", {"amount": 1_000}, as_=anna, idem="k")
+    assert again.status_code == 201, again.get_json()
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.get_json() == first
+    assert balance(api, anna) == 1_000
+
+
 def test_racing_requests_with_one_key_credit_once(app, api):
     anna = api.register("Anna")
 

@@ -7,6 +7,7 @@ what it sends. Webhooks are signed with a test secret exactly as Stripe signs th
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -84,6 +85,115 @@ def test_stripe_unreachable_is_503_and_keeps_nothing(api, app, stripe_api, monke
     # The key was not kept: the same request may be retried once Stripe answers again.
     monkeypatch.setitem(app.config, "WALLET_STRIPE_API_BASE", stripe_api.url)
     assert api.post("/v1/wallet/top-ups", {"amount": 1_000}, as_=anna, idem="k").status_code == 201
+
+
+def test_a_slow_stripe_is_503_after_the_timeout_and_keeps_nothing(
+    api, app, stripe_api, monkeypatch
+):
+    monkeypatch.setitem(app.config, "WALLET_STRIPE_TIMEOUT_SECONDS", 1)
+    anna = api.register("Anna")
+    with stripe_api.held():
+        # Stripe answers only once the block ends: this answer is our own timeout's.
+        response = api.post("/v1/wallet/top-ups", {"amount": 1_000}, as_=anna, idem="k")
+        problem(response, 503, "payment_provider_unavailable")
+    # Tried once more, with the same Stripe idempotency key (the top-up's id).
+    keys = [sent["headers"]["Idempotency-Key"] for sent in stripe_api.requests]
+    assert len(keys) == 2
+    assert len(set(keys)) == 1
+    problem(api.get(f"/v1/wallet/top-ups/{keys[0]}", as_=anna), 404, "top_up_not_found")
+    assert balance(api, anna) == 0
+    # The key was not kept either. Stripe made the PaymentIntent after all, once the block
+    # ended: the retry gets that one, not a second.
+    retried = api.post("/v1/wallet/top-ups", {"amount": 1_000}, as_=anna, idem="k")
+    assert retried.status_code == 201, retried.get_json()
+    assert retried.get_json()["id"] == keys[0]
+    assert retried.get_json()["provider_reference"] == "pi_test_1"
+    assert {sent["headers"]["Idempotency-Key"] for sent in stripe_api.requests} == {keys[0]}
+    assert len(stripe_api.by_key) == 1
+
+
+def _open_transactions(app) -> list[str]:
+    """What of ours holds a database transaction open right now (from another connection)."""
+    import sqlite3
+
+    from wallet_api.extensions import db
+
+    with app.app_context():
+        url = db.engine.url
+        if url.get_backend_name() == "postgresql":
+            with db.engine.connect() as connection:
+                return list(
+                    connection.exec_driver_sql(
+                        "SELECT state FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND state IN ('idle in transaction', 'idle in transaction (aborted)')"
+                        " AND pid <> pg_backend_pid()"
+                    ).scalars()
+                )
+    # SQLite: every request that may write holds the one writer slot from its BEGIN on. Ask
+    # for it without waiting: refused at once while any transaction of ours holds it.
+    connection = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        return [str(exc)]
+    finally:
+        connection.close()
+    return []
+
+
+class _TopUpsInThreads:
+    """``count`` top-ups of 25.00 with one Idempotency-Key, each from its own thread."""
+
+    def __init__(self, app, person, key: str, count: int) -> None:
+        self.answers: list = []
+        headers = {**person.headers, "Idempotency-Key": key}
+
+        def post() -> None:
+            client = app.test_client()
+            self.answers.append(
+                client.post("/v1/wallet/top-ups", json={"amount": 2_500}, headers=headers)
+            )
+
+        self.threads = [threading.Thread(target=post) for _ in range(count)]
+        for thread in self.threads:
+            thread.start()
+
+    def join(self) -> list:
+        for thread in self.threads:
+            thread.join(timeout=60)
+        assert [a.status_code for a in self.answers] == [201] * len(self.threads), [
+            a.get_json() for a in self.answers
+        ]
+        return self.answers
+
+
+def test_no_database_transaction_is_open_while_stripe_answers(app, api, stripe_api):
+    # Stripe may take seconds: a transaction held meanwhile would stop every other writer
+    # (SQLite) or keep locks and a connection idle in transaction (PostgreSQL).
+    anna = api.register("Anna")
+    with stripe_api.held():
+        top_ups = _TopUpsInThreads(app, anna, "slow", 1)
+        stripe_api.wait_for_requests(1)
+        assert _open_transactions(app) == []
+    (response,) = top_ups.join()
+    assert response.get_json()["status"] == "pending"
+
+
+def test_two_requests_racing_with_one_key_through_stripe_make_one_top_up(app, api, stripe_api):
+    anna = api.register("Anna")
+    with stripe_api.held():
+        top_ups = _TopUpsInThreads(app, anna, "twice", 2)
+        # Both looked the key up before either had an answer, and both asked Stripe.
+        stripe_api.wait_for_requests(2)
+    answers = top_ups.join()
+    first, second = (a.get_json() for a in answers)
+    assert first == second
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
+    assert len(stripe_api.by_key) == 1
+    event = succeeded(first)
+    assert deliver(api, event).get_json()["outcome"] == "succeeded"
+    assert balance(api, anna) == 2_500
 
 
 def test_succeeded_webhook_credits_once_however_often_it_arrives(api, stripe_api):

@@ -172,11 +172,39 @@ def deliver(
 # --- a local stand-in for api.stripe.com ----------------------------------------------
 
 
+# However long a held stand-in keeps a request waiting, at most: a safety net for a test
+# that fails, never a figure a test relies on.
+HOLD_AT_MOST = 30
+
+
 @dataclass
 class FakeStripe:
     url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+    gate: threading.Event | None = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Requests wait for their answer until the block ends (a slow Stripe)."""
+        self.gate = threading.Event()
+        try:
+            yield
+        finally:
+            self.gate.set()
+            self.gate = None
+
+    def wait_for_requests(self, count: int) -> None:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.requests) >= count, HOLD_AT_MOST)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A held answer goes to a client that gave up waiting (its timeout): expected.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @contextmanager
@@ -192,10 +220,15 @@ def fake_stripe() -> Iterator[FakeStripe]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             params = dict(parse_qsl(body))
-            with lock:
+            with state.arrived:
                 state.requests.append(
                     {"path": self.path, "headers": dict(self.headers), "params": params}
                 )
+                state.arrived.notify_all()
+            gate = state.gate
+            if gate is not None:
+                gate.wait(HOLD_AT_MOST)
+            with lock:
                 key = self.headers.get("Idempotency-Key", "")
                 if self.path != "/v1/payment_intents":
                     self._send(404, {"error": {"type": "invalid_request_error"}})
@@ -227,7 +260,7 @@ def fake_stripe() -> Iterator[FakeStripe]:
             self.end_headers()
             self.wfile.write(raw)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -51,8 +51,16 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
-        """Load a demo store, menu and accounts (safe to run again)."""
+        """Load a demo store, menu and accounts (safe to run again; not in production)."""
         from wallet_api.demo import DEMO_LOGINS, seed_demo_data
+
+        if app.config["WALLET_ENV"] == "production":
+            # The demo admin's password and the scanner's secret are published (README, the
+            # output below): in production they would be anyone's way in.
+            raise click.ClickException(
+                "seed-demo refuses to run with WALLET_ENV=production: the demo accounts "
+                "have published passwords. Use create-admin instead."
+            )
         from wallet_api.stores.demo import seed_stores
 
         seed_demo_data()

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+# Seconds to connect to Redis and for each answer (rate limits take well under a millisecond):
+# a Redis that does not answer holds a request up at most this long, /ready included.
+REDIS_TIMEOUT = 0.5
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable service."""
@@ -30,6 +34,13 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"WALLET_{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_positive_int(name: str, default: int) -> int:
+    value = _env_int(name, default)
+    if value < 1:
+        raise ConfigError(f"WALLET_{name} must be at least 1, got {value}")
+    return value
 
 
 def _env_ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
@@ -84,6 +95,9 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_webhook_tolerance: int = 300
+    # How long one call to Stripe may take (connecting, then waiting for each answer) before
+    # the top-up answers 503: a customer is waiting at the other end.
+    stripe_timeout_seconds: int = 5
     public_base_url: str = "http://127.0.0.1:5000"
     # How many proxies (load balancers) in front of the app set X-Forwarded-For/-Proto. 0
     # trusts none: the client address is the socket's, and a forged header changes nothing.
@@ -139,6 +153,7 @@ class Settings:
             stripe_api_base=_env("STRIPE_API_BASE"),
             stripe_webhook_secret=_env("STRIPE_WEBHOOK_SECRET"),
             stripe_webhook_tolerance=_env_int("STRIPE_WEBHOOK_TOLERANCE", 300),
+            stripe_timeout_seconds=_env_positive_int("STRIPE_TIMEOUT_SECONDS", 5),
             public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",
             trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
         )
@@ -150,6 +165,17 @@ class Settings:
             SQLALCHEMY_DATABASE_URI=self.database_url,
             SQLALCHEMY_ENGINE_OPTIONS=_engine_options(self.database_url),
             RATELIMIT_STORAGE_URI=self.redis_url or "memory://",
+            # Redis down must not stop the tills: the limits are then counted in this
+            # process's memory (Flask-Limiter warns once, asks Redis again now and then and
+            # goes back to it), and a failure half-way through a request is logged, not a
+            # 500. A Redis that does not answer within REDIS_TIMEOUT counts as down.
+            RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+            RATELIMIT_SWALLOW_ERRORS=True,
+            RATELIMIT_STORAGE_OPTIONS=(
+                {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT}
+                if self.redis_url
+                else {}
+            ),
             # A 429 carries Retry-After (extensions/smorest.py); other answers no limit headers.
             RATELIMIT_HEADERS_ENABLED=False,
         )

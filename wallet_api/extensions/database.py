@@ -102,6 +102,22 @@ def locked(model: type[M], ident: object) -> M | None:
     ).one_or_none()
 
 
+def end_read_transaction() -> None:
+    """End the request's transaction before a call to another service that may be slow.
+
+    Held across such a call (seconds, when that service is slow or unreachable), the
+    transaction would keep its pooled connection and its locks: on SQLite the single
+    writer slot that every POST takes at BEGIN, so every other writer waits; on PostgreSQL
+    a connection ``idle in transaction`` with whatever it locked. Only a transaction that
+    has written nothing may end here (what it read is read again when needed); the next
+    statement begins a new one, which the request commits at its end as usual.
+    """
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_read_transaction() with unsaved changes: they would be lost")
+    session.rollback()
+
+
 # --- what a transaction already knows -----------------------------------------------
 # Rows a transaction holds locked cannot change under it but for its own writes, so what it
 # read of them stays true until it ends: a charge uses that not to read the wallet and the

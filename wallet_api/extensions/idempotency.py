@@ -16,6 +16,14 @@ is replayed; if it rolls back, this request claims the key and runs.
 
 A request that fails (4xx) rolls back with its key, so a corrected retry may use it again.
 Keys are scoped per principal and kept at least 24 hours (``wallet-api idempotency purge``).
+
+A view that calls another service first (``idempotent(calls_out=True)``: a Stripe top-up)
+must not hold the claimed key, an uncommitted row that a racing request waits on, while
+that service answers. There the key is looked up first (an answer that exists is replayed
+without calling out) and the view claims it itself with :func:`claim_key`, after the call
+and before it writes; if a racing request with the same key claimed it meanwhile, that
+request's answer is replayed instead. Both may have called out, so the call itself must be
+idempotent: it is keyed by :func:`request_reference`, the same for the same key and body.
 """
 
 from __future__ import annotations
@@ -24,11 +32,12 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
-from flask import Response, make_response, request
+from flask import Response, g, make_response, request
 from sqlalchemy import (
     Integer,
     Row,
@@ -152,28 +161,100 @@ def _find(scope: str, key: str) -> Row[Any] | None:
     ).one_or_none()
 
 
-def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
+def _replay_claimed(scope: str, key: str, fingerprint: str) -> Response:
+    existing = _find(scope, key)
+    if existing is None:  # pragma: no cover - deleted (purged) in between
+        raise RuntimeError("An Idempotency-Key vanished while it was being claimed.")
+    return _replay(existing, fingerprint)
+
+
+@dataclass
+class _Unclaimed:
+    """This request's key, for a ``calls_out`` view to claim (``g.idempotency``)."""
+
+    scope: str
+    key: str
+    fingerprint: str
+    record_id: int | None = None
+
+
+class _ClaimedMeanwhile(Exception):
+    """A racing request with the same key claimed it first; its answer is replayed."""
+
+
+def request_reference() -> str:
+    """A name for this request's operation in a ``calls_out`` view: the same for the same
+    principal, key and body, so that the service called out to does the work once."""
+    pending: _Unclaimed = _pending()
+    raw = f"{pending.scope}\n{pending.key}\n{pending.fingerprint}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def claim_key() -> None:
+    """Claim this request's key, in a ``calls_out`` view after its call out and before it
+    writes anything. A racing request that claimed the key first has its answer replayed."""
+    pending = _pending()
+    pending.record_id = _claim(pending.scope, pending.key, pending.fingerprint)
+    if pending.record_id is None:
+        raise _ClaimedMeanwhile
+
+
+def _pending() -> _Unclaimed:
+    pending = g.get("idempotency")
+    if pending is None:  # a programming error: the view is not idempotent(calls_out=True)
+        raise RuntimeError("claim_key() and request_reference() need idempotent(calls_out=True)")
+    return pending
+
+
+def _complete(record_id: int, response: Response) -> None:
+    _COMPLETE.execute(
+        {
+            "record_id": record_id,
+            "response_status": response.status_code,
+            "response_body": response.get_data(as_text=True),
+            "response_location": response.headers.get("Location"),
+            "completed_at": utcnow(),
+        },
+    )
+
+
+def _calling_out(view: Callable[[], Any], pending: _Unclaimed) -> Response:
+    existing = _find(pending.scope, pending.key)
+    if existing is not None:
+        return _replay(existing, pending.fingerprint)
+    g.idempotency = pending
+    try:
+        response = make_response(view())
+    except _ClaimedMeanwhile:
+        return _replay_claimed(pending.scope, pending.key, pending.fingerprint)
+    if pending.record_id is None:
+        if response.status_code >= 400:  # nothing is kept: no key to record it with
+            return response
+        raise RuntimeError("An idempotent(calls_out=True) view answered without claim_key().")
+    _complete(pending.record_id, response)
+    return response
+
+
+def idempotent(
+    view: Callable[..., Any] | None = None, *, calls_out: bool = False
+) -> Callable[..., Any]:
+    """Require an ``Idempotency-Key`` and replay the first answer to a retry; with
+    ``calls_out`` the view claims the key itself (see the module's docstring)."""
+    if view is None:
+        return partial(idempotent, calls_out=calls_out)
+
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = _read_key()
         scope = current_principal().scope
         fingerprint = _fingerprint()
+        if calls_out:
+            return _calling_out(partial(view, *args, **kwargs), _Unclaimed(scope, key, fingerprint))
         record_id = _claim(scope, key, fingerprint)
         if record_id is None:
-            existing = _find(scope, key)
-            if existing is None:  # pragma: no cover - deleted (purged) in between
-                raise RuntimeError("An Idempotency-Key vanished while it was being claimed.")
-            return _replay(existing, fingerprint)
+            return _replay_claimed(scope, key, fingerprint)
         response = make_response(view(*args, **kwargs))
-        _COMPLETE.execute(
-            {
-                "record_id": record_id,
-                "response_status": response.status_code,
-                "response_body": response.get_data(as_text=True),
-                "response_location": response.headers.get("Location"),
-                "completed_at": utcnow(),
-            },
-        )
+        _complete(record_id, response)
         return response
 
     return wrapper

@@ -9,7 +9,7 @@ from __future__ import annotations
 import http
 import time
 from collections.abc import Callable, Mapping
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, TypeVar
 
 import flask_smorest
@@ -263,11 +263,17 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def idempotent(self, func: F) -> F:
-        """Require an ``Idempotency-Key`` and replay the first answer to a retry."""
+    def idempotent(self, func: F | None = None, *, calls_out: bool = False) -> Any:
+        """Require an ``Idempotency-Key`` and replay the first answer to a retry.
+
+        ``@blp.idempotent(calls_out=True)``: the view calls another service before it
+        writes and claims the key itself (``extensions/idempotency.py``).
+        """
         from wallet_api.extensions.idempotency import idempotent
 
-        wrapper = idempotent(func)
+        if func is None:
+            return partial(self.idempotent, calls_out=calls_out)
+        wrapper = idempotent(func, calls_out=calls_out)
         wrapper = self.doc(
             parameters=[
                 {

@@ -21,7 +21,7 @@ class Ready(MethodView):
     @blp.response(200, ReadySchema)
     @blp.problems(503)
     def get(self):
-        """Readiness: database reachable and migrations at head"""
+        """Readiness: database reachable and migrations at head (Redis reported, not required)"""
         state = service.readiness()
         if not state["ready"]:
             return problem_response(

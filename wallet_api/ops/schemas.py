@@ -11,3 +11,5 @@ class ReadySchema(Schema):
     ready = ma.fields.Boolean(required=True)
     database = ma.fields.String(required=True)
     migrations = ma.fields.String(required=True)
+    # "ok", "degraded" (unreachable: limits counted per process) or "not configured".
+    redis = ma.fields.String(required=True)

@@ -55,6 +55,9 @@ class PaymentEvent:
 
 class PaymentProvider(Protocol):
     name: str
+    # Whether ``start`` calls another service over the network (and may take seconds):
+    # the caller then holds no database transaction while it runs.
+    calls_out: bool
 
     def start(self, top_up: TopUp) -> Started: ...
 
@@ -63,6 +66,7 @@ class PaymentProvider(Protocol):
 
 class SandboxProvider:
     name = "sandbox"
+    calls_out = False
 
     def __init__(self, decline_amounts: tuple[int, ...]) -> None:
         self.decline_amounts = frozenset(decline_amounts)
@@ -77,17 +81,24 @@ class SandboxProvider:
 
 
 @lru_cache(maxsize=4)
-def _stripe_client(api_key: str, api_base: str | None) -> stripe.StripeClient:
+def _stripe_client(api_key: str, api_base: str | None, timeout: int) -> stripe.StripeClient:
     return stripe.StripeClient(
         api_key,
-        base_addresses={"api": api_base} if api_base else None,
-        # Retries resend the same idempotency key, so Stripe creates one PaymentIntent.
-        max_network_retries=2,
+        # Not None: before stripe 13 the client spreads this into its defaults.
+        base_addresses={"api": api_base} if api_base else {},
+        # The SDK's default waits 80 seconds for an answer; the customer is waiting too.
+        http_client=stripe.RequestsClient(timeout=timeout),
+        # One retry rides out a dropped keep-alive connection, a 5xx or Stripe's 409 for a
+        # concurrent request with the same key, and resends the same idempotency key, so
+        # Stripe still creates one PaymentIntent. More would keep the worker (and the
+        # customer) waiting several timeouts; the app retries with its Idempotency-Key.
+        max_network_retries=1,
     )
 
 
 class StripeProvider:
     name = "stripe"
+    calls_out = True
 
     def __init__(
         self,
@@ -95,16 +106,18 @@ class StripeProvider:
         webhook_secret: str | None,
         tolerance: int,
         api_base: str | None = None,
+        timeout: int = 5,
     ) -> None:
         self.secret_key = secret_key
         self.webhook_secret = webhook_secret
         self.tolerance = tolerance
         self.api_base = api_base
+        self.timeout = timeout
 
     def start(self, top_up: TopUp) -> Started:
         if not self.secret_key:
             raise PaymentProviderUnavailable("Stripe is not configured.")
-        client = _stripe_client(self.secret_key, self.api_base)
+        client = _stripe_client(self.secret_key, self.api_base, self.timeout)
         try:
             intent = client.v1.payment_intents.create(
                 params={
@@ -126,14 +139,18 @@ class StripeProvider:
         )
 
     def parse_webhook(self, payload: bytes, headers: dict[str, str]) -> PaymentEvent:
+        if not self.webhook_secret:  # nothing verifies (older stripe versions would crash)
+            raise WebhookSignatureInvalid("No Stripe webhook secret is configured.")
         try:
             # Stripe's own check: HMAC-SHA256 of "<t>.<body>" against every v1 signature,
             # and the timestamp no older than the tolerance (against the wall clock, which
-            # is what Stripe signs with).
+            # is what Stripe signs with). Given text: stripe 12 and 13 would check bytes
+            # by their repr. Not UTF-8 is a ValueError, refused like a bad signature.
+            text = payload.decode("utf-8")
             stripe.WebhookSignature.verify_header(
-                payload, headers.get("Stripe-Signature"), self.webhook_secret, self.tolerance
+                text, headers.get("Stripe-Signature"), self.webhook_secret, self.tolerance
             )
-            event = json.loads(payload)
+            event = json.loads(text)
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise WebhookSignatureInvalid(
                 "The Stripe-Signature header does not verify this payload."
@@ -183,5 +200,6 @@ def provider(name: str | None = None) -> PaymentProvider:
             config["WALLET_STRIPE_WEBHOOK_SECRET"],
             config["WALLET_STRIPE_WEBHOOK_TOLERANCE"],
             config["WALLET_STRIPE_API_BASE"],
+            config["WALLET_STRIPE_TIMEOUT_SECONDS"],
         )
     raise UnknownPaymentProvider(f"No payment provider called {name!r}.")

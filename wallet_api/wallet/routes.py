@@ -3,6 +3,7 @@ from flask.views import MethodView
 
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
+from wallet_api.extensions.idempotency import claim_key, request_reference
 from wallet_api.extensions.pagination import CursorArgs, page_of
 from wallet_api.wallet import service
 from wallet_api.wallet.schemas import (
@@ -44,13 +45,15 @@ class Transactions(MethodView):
 @blp.route("/top-ups")
 class TopUps(MethodView):
     @blp.auth("customer")
-    @blp.idempotent
+    @blp.idempotent(calls_out=True)
     @blp.arguments(TopUpCreateSchema)
     @blp.response(201, TopUpSchema)
     @blp.problems(503)
     def post(self, data):
         """Top up my wallet (sandbox: settled at once; stripe: pending until paid)"""
-        return service.create_top_up(current_principal().id, data["amount"])
+        started = service.start_top_up(current_principal().id, data["amount"], request_reference())
+        claim_key()  # once the provider answered, before anything is written
+        return service.record_top_up(started)
 
 
 @blp.route("/top-ups/<uuid:top_up_id>")

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.database import end_read_transaction
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
 from wallet_api.wallet import counterparties, providers
@@ -92,14 +93,35 @@ def _check_limits(balance: int, amount: int, rules: Limits) -> None:
         )
 
 
-def create_top_up(user_id: uuid.UUID, amount: int) -> TopUp:
-    """Start a top-up with the configured provider; the sandbox settles it at once."""
+# Top-up ids are derived from the request (see ``start_top_up``), in this namespace.
+_TOP_UP_IDS = uuid.UUID("5f0c1a52-7d0e-4c8e-9a51-2b7f3b0f6a10")
+
+
+@dataclass(frozen=True)
+class StartedTopUp:
+    """A top-up its provider has started, not yet recorded."""
+
+    top_up: TopUp
+    started: providers.Started
+    rules: Limits
+    called_out: bool
+
+
+def start_top_up(user_id: uuid.UUID, amount: int, reference: str) -> StartedTopUp:
+    """Check the limits and start the payment with the configured provider; writes nothing.
+
+    ``reference`` names the request (the same for a retry of it), and the top-up's id is
+    derived from it: Stripe, asked again for the same top-up after a timeout or a crash,
+    answers with the PaymentIntent it made the first time (the id is its idempotency key)
+    instead of making a second one. A provider that calls out runs with no database
+    transaction open (``end_read_transaction``): Stripe may take seconds to answer.
+    """
     account = ledger.wallet_account(user_id)
     rules = limits()
     _check_limits(ledger.balance_of(account), amount, rules)
     provider = providers.provider()
     top_up = TopUp(
-        id=uuid.uuid4(),
+        id=uuid.uuid5(_TOP_UP_IDS, reference),
         user_id=user_id,
         amount=amount,
         currency=account.unit,
@@ -107,11 +129,26 @@ def create_top_up(user_id: uuid.UUID, amount: int) -> TopUp:
         status=TopUpStatus.PENDING,
         created_at=utcnow(),
     )
-    db.session.add(top_up)
-    db.session.flush()
-    started = provider.start(top_up)
+    if provider.calls_out:
+        end_read_transaction()
+    return StartedTopUp(top_up, provider.start(top_up), rules, provider.calls_out)
+
+
+def record_top_up(payment: StartedTopUp) -> TopUp:
+    """Keep a started top-up; the sandbox's is settled at once."""
+    top_up, started, rules = payment.top_up, payment.started, payment.rules
+    earlier = db.session.get(TopUp, top_up.id)
+    if earlier is not None:
+        # The same request once more after its Idempotency-Key was purged: the same top-up.
+        return earlier
+    if payment.called_out:
+        # The balance may have moved while the provider answered.
+        balance = ledger.balance_of(ledger.wallet_account(top_up.user_id))
+        _check_limits(balance, top_up.amount, rules)
     top_up.provider_ref = started.provider_ref
     top_up.client_secret = started.client_secret
+    db.session.add(top_up)
+    db.session.flush()
     if started.status is TopUpStatus.SUCCEEDED:
         # Synchronous providers: a wallet over its limit is a 422 and nothing is kept.
         _credit(top_up, rules.max_balance)
