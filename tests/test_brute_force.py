@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from limits import parse_many
 from werkzeug.test import TestResponse
 
 from tests.authz_helpers import Scene, cheap_password_hashing
