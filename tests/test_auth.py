@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
@@ -343,6 +344,16 @@ def test_login_is_rate_limited(api):
     assert codes[:10] == [401] * 10
     assert codes[10:] == [429, 429]
     problem(api.post("/v1/auth/login", bodies[12]), 429, "rate_limited")
+
+
+def test_a_login_without_an_email_is_a_422_and_logs_no_error(api, caplog):
+    from wallet_api.extensions import limiter
+
+    limiter.enabled = True
+    with caplog.at_level(logging.WARNING):
+        problem(api.post("/v1/auth/login", {"password": "wrong"}), 422, "validation_error")
+    # The per-account limits have no account to count against: exempt, not an error.
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def _login_from(api, email: str, password: str, address: str):
