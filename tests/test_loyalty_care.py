@@ -77,6 +77,20 @@ def test_switcher_bonus_errors(api):
     problem(api.post("/v1/loyalty/switcher-bonus", body, as_=bas), 400, "idempotency_key_missing")
 
 
+def test_staff_cannot_give_themselves_the_switcher_bonus(api, app):
+    bas, ada = api.register_with_role("staff", "Bas"), api.admin()
+    for person in (bas, ada):
+        body = {"user_id": person.id, "chain_name": "Star Coffee"}
+        response = api.post("/v1/loyalty/switcher-bonus", body, as_=person, idem=True)
+        problem(response, 422, "grant_to_self")
+        assert points_of(app, person) == 0
+        assert audit_tags(app, person) == []
+    # Each may still welcome the other: the refusal is about oneself only.
+    body = {"user_id": bas.id, "chain_name": "Star Coffee"}
+    assert api.post("/v1/loyalty/switcher-bonus", body, as_=ada, idem=True).status_code == 201
+    assert points_of(app, bas) == 500
+
+
 def test_two_tills_granting_the_switcher_bonus_at_once_grant_it_once(api, app):
     bas, anna = api.register_with_role("staff", "Bas"), api.register("Anna")
 
@@ -198,6 +212,9 @@ def test_goodwill_errors(api, app):
     problem(api.post("/v1/goodwill", body, as_=anna, idem=True), 403, "forbidden")
     to_self = {**body, "user_id": bas.id}
     problem(api.post("/v1/goodwill", to_self, as_=bas, idem=True), 422, "goodwill_to_self")
+    ada = api.admin()
+    to_admin = {**body, "user_id": ada.id}
+    problem(api.post("/v1/goodwill", to_admin, as_=ada, idem=True), 422, "goodwill_to_self")
     stranger = {**body, "user_id": str(uuid.uuid4())}
     problem(api.post("/v1/goodwill", stranger, as_=bas, idem=True), 404, "user_not_found")
     unknown = {"user_id": anna.id, "reward_id": str(uuid.uuid4()), "reason": "Sorry"}

@@ -10,7 +10,7 @@ import pytest
 
 from tests.catalog_helpers import add_product
 from tests.helpers import problem
-from tests.loyalty_helpers import inbox, order, paid, post_from_many, rate
+from tests.loyalty_helpers import add_reward, inbox, order, paid, post_from_many, rate
 from tests.stores_helpers import (
     Counter,
     add_scanner,
@@ -189,6 +189,24 @@ def test_goodwill_by_charge_goes_to_the_customer_who_paid(api, app, bought):
     # Admins may give it for any store's charge; goodwill by user id works as before.
     assert _goodwill(api, bought.admin, charge_id=bought.receipt["id"], amount=1).status_code == 201
     assert _goodwill(api, bas, user_id=bought.anna.id, amount=1).status_code == 201
+
+
+def test_goodwill_by_charge_of_ones_own_purchase_is_refused(api, app, bought):
+    """Staff who paid at their own store cannot make that visit right for themselves; a
+    colleague can."""
+    bas, kim = api.register("Bas"), api.register("Kim")
+    for person in (bas, kim):
+        add_staff(api, bought.admin, bought.store["id"], person)
+    fund(api, bas, 10_00)
+    receipt = paid(api, Counter(bought.admin, bought.store, bought.scanner, bas), amount=3_00)
+    reward = add_reward(api, bought.admin)
+    for gift in ({"amount": 1_00}, {"reward_id": reward["id"]}):
+        response = _goodwill(api, bas, charge_id=receipt["id"], **gift)
+        problem(response, 422, "goodwill_to_self")
+    assert balance(api, bas) == 7_00
+    assert api.get("/v1/loyalty/reward-codes", as_=bas).get_json()["items"] == []
+    assert _goodwill(api, kim, charge_id=receipt["id"], amount=1_00).status_code == 201
+    assert balance(api, bas) == 8_00
 
 
 def test_goodwill_by_charge_errors(api, bought):

@@ -29,7 +29,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.extensions.fixed import FixedStatement
-from wallet_api.extensions.problems import ValidationFailed
+from wallet_api.extensions.problems import GrantToSelf, ValidationFailed
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind, LedgerTransaction
 from wallet_api.ledger.service import Leg
@@ -350,6 +350,9 @@ def refund_charge(
     ).one_or_none()
     if charge is None or not _visible(principal, charge, customer=False):
         raise ChargeNotFound("No such charge.")
+    if principal.kind != DEVICE and principal.id == charge.customer_id:
+        # Staff paying at their own store and refunding themselves would drink for free.
+        raise GrantToSelf("Your own purchase is refunded by another staff member or an admin.")
     if amount > charge.refundable:
         raise RefundExceedsCharge(
             f"At most {charge.refundable} cents of this charge can still be refunded.",

@@ -15,6 +15,7 @@ from wallet_api.audit.service import record_event, user_actor
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.problems import GrantToSelf
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
 from wallet_api.ledger.service import format_money
@@ -37,6 +38,8 @@ from wallet_api.loyalty.service.rewards import _issue_code, get_reward
 def grant_switcher_bonus(user_id: uuid.UUID, *, chain_name: str, staff: User) -> SwitcherBonus:
     """One-time welcome points for someone who shows another chain's card; once ever."""
     customer = _customer(user_id)
+    if customer.id == staff.id:
+        raise GrantToSelf("The switcher bonus goes to customers, not to yourself.")
     points = current_rules().switcher_bonus_points
     if db.session.scalar(select(SwitcherBonus.id).where(SwitcherBonus.user_id == user_id)):
         raise SwitcherBonusAlreadyGranted()
