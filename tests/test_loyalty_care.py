@@ -233,7 +233,7 @@ def test_goodwill_respects_the_maximum_wallet_balance(api, app, monkeypatch):
 # --- apologies ------------------------------------------------------------------------------
 
 
-def _feedback(app, person, charge_id, stars):
+def _feedback(app, person, charge_id, stars, paid_cents=5_00):
     return hook(
         app,
         service().apology_for_feedback,
@@ -241,6 +241,7 @@ def _feedback(app, person, charge_id, stars):
         charge_id=charge_id,
         stars=stars,
         store_id=STORE,
+        paid_cents=paid_cents,
     )
 
 
@@ -288,6 +289,7 @@ def test_an_apology_fits_under_the_maximum_balance(api, app, monkeypatch):
     from wallet_api.ledger import service as ledger
     from wallet_api.ledger.models import AccountKind
 
+    _rules(app, monkeypatch, apology_cooldown_days=0)
     monkeypatch.setitem(app.config, "WALLET_MAX_BALANCE", 5_50)
     anna = api.register("Anna")
     hook(
@@ -304,6 +306,19 @@ def test_an_apology_fits_under_the_maximum_balance(api, app, monkeypatch):
     assert full["credited_cents"] == 0
     assert "no credit fit" in full["store_message"]
     assert wallet_of(app, anna) == 5_50
+
+
+def test_the_store_hears_why_an_apology_paid_nothing(api, app):
+    anna = api.register("Anna")
+    free = _feedback(app, anna, uuid.uuid4(), 1, paid_cents=0)
+    assert free["credited_cents"] == 0
+    assert "nothing was paid for it, so no credit" in free["store_message"]
+    assert _feedback(app, anna, uuid.uuid4(), 2)["credited_cents"] == 2_00
+    again = _feedback(app, anna, uuid.uuid4(), 1)
+    assert again["credited_cents"] == 0
+    assert "they had an apology credit recently" in again["store_message"]
+    assert wallet_of(app, anna) == 2_00
+    assert [k for k, _, _ in inbox(api, anna)] == ["apology"] * 3
 
 
 # --- creators -----------------------------------------------------------------------------
