@@ -621,6 +621,7 @@ def redeem_at_counter(
             },
         ),
     )
+    first_name = gift.recipient.first_name if gift.recipient else None
     # The giver's money paid for it, so a refund of this charge goes to the giver.
     charge = record_charge(
         principal,
@@ -632,6 +633,7 @@ def redeem_at_counter(
         currency=gift.currency,
         transaction=posted,
         lines=[line],
+        drinker_first_name=first_name,
     )
     gift.charge_id = charge.id
     gift.settlement_transaction_id = posted.public_id
@@ -646,7 +648,6 @@ def redeem_at_counter(
         data={"gift_id": gift.id, "charge_id": charge.id, "store": {"id": store.id}},
     )
     db.session.flush()
-    first_name = gift.recipient.first_name if gift.recipient else None
     return ChargeResult(charge, None, gift.currency, greeting(first_name, store))
 
 
