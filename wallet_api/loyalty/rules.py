@@ -51,6 +51,8 @@ class LoyaltyRules:
     switcher_bonus_points: int = 500
     # How long a reward code stays redeemable.
     reward_code_ttl_days: int = 30
+    # A free drink on one's birthday, once a year, for accounts at least this many days old.
+    birthday_min_member_days: int = 30
 
     def __post_init__(self) -> None:
         problems = []
