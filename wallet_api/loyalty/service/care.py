@@ -285,14 +285,15 @@ def apology_for_feedback(
     existing = db.session.scalar(select(Apology).where(Apology.charge_id == charge_id))
     if existing is not None:
         return _apology_answer(existing, customer.first_name, again=True)
-    room = max(current_app.config["WALLET_MAX_BALANCE"] - balance, 0)
-    amount, why_not = min(rules.apology_credit_cents, max(paid_cents, 0), room), None
+    amount, why_not = 0, None
     if paid_cents <= 0:
-        amount, why_not = 0, "nothing_paid"
+        why_not = "nothing_paid"
     elif _credited_since(user_id, at - timedelta(days=rules.apology_cooldown_days)):
-        amount, why_not = 0, "apologised_recently"
-    elif not amount:
-        why_not = "wallet_full"
+        why_not = "apologised_recently"
+    else:
+        room = max(current_app.config["WALLET_MAX_BALANCE"] - balance, 0)
+        amount = min(rules.apology_credit_cents, paid_cents, room)
+        why_not = None if amount else "wallet_full"
     apology = Apology(
         charge_id=charge_id,
         user_id=user_id,
