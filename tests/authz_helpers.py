@@ -251,6 +251,23 @@ class Scene:
         body = {"grantee": self.friend.handle, "amount": 1000, "period": "week"}
         return self._ok(self.api.post("/v1/allowances", body, as_=self.owner))
 
+    @cached_property
+    def gift_charge(self) -> dict[str, Any]:
+        """The friend redeemed the owner's drink gift at store A: the owner paid, the
+        friend drank."""
+        from tests.gifts_helpers import gift_code
+
+        code = gift_code(self.api, self.friend, self.drink_gift["id"])
+        return self._ok(charge(self.api, self.scanner, code))["charge"]
+
+    @cached_property
+    def allowance_charge(self) -> dict[str, Any]:
+        """The friend paid 300 cents at store A on the owner's allowance."""
+        fund(self.api, self.owner, 1000)
+        body = {"allowance_id": self.allowance["id"]}
+        code = self._ok(self.api.post("/v1/wallet/pay-codes", body, as_=self.friend))["code"]
+        return self._ok(charge(self.api, self.scanner, code, amount=300))["charge"]
+
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

@@ -346,16 +346,35 @@ MATRIX += (
     ),
 )
 
+
+def _rated_by_the_friend(variant: str, made: Callable[[Scene], dict[str, Any]]) -> Row:
+    """A charge the owner paid and the friend drank (a gift, an allowance): the friend
+    rates it. The owner sees the charge in their history, so their 403
+    ``feedback_not_drinker`` tells nothing new."""
+    return Row(
+        "POST",
+        "/v1/charges/{charge_id}/feedback",
+        lambda s: {"charge_id": made(s)["id"]},
+        mine(403, friend=201),
+        body=lambda s: {"stars": 4},
+        idem=True,
+        variant=variant,
+        knows=("owner",),
+    )
+
+
 MATRIX += (
     Row(
         "POST",
         "/v1/charges/{charge_id}/feedback",
         _charge,
-        # Only the customer who paid rates the visit; anyone else: no such charge.
+        # Only the person who drank rates the visit; anyone else: no such charge.
         mine(201),
         body=lambda s: {"stars": 4, "comment": "Lovely flat white"},
         idem=True,  # a low rating moves money (the apology credit)
     ),
+    _rated_by_the_friend("a gift the friend redeemed", lambda s: s.gift_charge),
+    _rated_by_the_friend("on the owner's allowance", lambda s: s.allowance_charge),
 )
 
 

@@ -17,6 +17,7 @@ from tests.stores_helpers import (
     balance,
     charge,
     counter_scene,
+    fund,
     pay_code,
     sign_in_again,
 )
@@ -404,6 +405,23 @@ def test_another_store_cannot_refund(api):
     problem(_refund(api, staff_b, charge_id, 100), 404, "charge_not_found")
     problem(_refund(api, scene.anna, charge_id, 100), 403, "forbidden")
     assert balance(api, scene.anna) == 1500
+
+
+def test_staff_cannot_refund_their_own_purchase(api):
+    """A refund gives money back: like any grant, staff give it to others, never to
+    themselves. A colleague (or an admin) refunds the barista's own coffee."""
+    scene = counter_scene(api)
+    bas, kim = api.register("Bas"), api.register("Kim")
+    add_staff(api, scene.admin, scene.store["id"], bas)
+    add_staff(api, scene.admin, scene.store["id"], kim)
+    for person in (bas, scene.admin):
+        fund(api, person, 1000)
+        code = pay_code(api, person)["code"]
+        charge_id = charge(api, scene.scanner, code, amount=500).get_json()["charge"]["id"]
+        problem(_refund(api, person, charge_id, 500), 422, "grant_to_self")
+        assert balance(api, person) == 500
+        assert _refund(api, kim, charge_id, 500).status_code == 201
+        assert balance(api, person) == 1000
 
 
 # --- the daily report ------------------------------------------------------------------------

@@ -77,6 +77,20 @@ def test_switcher_bonus_errors(api):
     problem(api.post("/v1/loyalty/switcher-bonus", body, as_=bas), 400, "idempotency_key_missing")
 
 
+def test_staff_cannot_give_themselves_the_switcher_bonus(api, app):
+    bas, ada = api.register_with_role("staff", "Bas"), api.admin()
+    for person in (bas, ada):
+        body = {"user_id": person.id, "chain_name": "Star Coffee"}
+        response = api.post("/v1/loyalty/switcher-bonus", body, as_=person, idem=True)
+        problem(response, 422, "grant_to_self")
+        assert points_of(app, person) == 0
+        assert audit_tags(app, person) == []
+    # Each may still welcome the other: the refusal is about oneself only.
+    body = {"user_id": bas.id, "chain_name": "Star Coffee"}
+    assert api.post("/v1/loyalty/switcher-bonus", body, as_=ada, idem=True).status_code == 201
+    assert points_of(app, bas) == 500
+
+
 def test_two_tills_granting_the_switcher_bonus_at_once_grant_it_once(api, app):
     bas, anna = api.register_with_role("staff", "Bas"), api.register("Anna")
 
@@ -198,6 +212,9 @@ def test_goodwill_errors(api, app):
     problem(api.post("/v1/goodwill", body, as_=anna, idem=True), 403, "forbidden")
     to_self = {**body, "user_id": bas.id}
     problem(api.post("/v1/goodwill", to_self, as_=bas, idem=True), 422, "goodwill_to_self")
+    ada = api.admin()
+    to_admin = {**body, "user_id": ada.id}
+    problem(api.post("/v1/goodwill", to_admin, as_=ada, idem=True), 422, "goodwill_to_self")
     stranger = {**body, "user_id": str(uuid.uuid4())}
     problem(api.post("/v1/goodwill", stranger, as_=bas, idem=True), 404, "user_not_found")
     unknown = {"user_id": anna.id, "reward_id": str(uuid.uuid4()), "reason": "Sorry"}
@@ -216,7 +233,7 @@ def test_goodwill_respects_the_maximum_wallet_balance(api, app, monkeypatch):
 # --- apologies ------------------------------------------------------------------------------
 
 
-def _feedback(app, person, charge_id, stars):
+def _feedback(app, person, charge_id, stars, paid_cents=5_00):
     return hook(
         app,
         service().apology_for_feedback,
@@ -224,6 +241,7 @@ def _feedback(app, person, charge_id, stars):
         charge_id=charge_id,
         stars=stars,
         store_id=STORE,
+        paid_cents=paid_cents,
     )
 
 
@@ -271,6 +289,7 @@ def test_an_apology_fits_under_the_maximum_balance(api, app, monkeypatch):
     from wallet_api.ledger import service as ledger
     from wallet_api.ledger.models import AccountKind
 
+    _rules(app, monkeypatch, apology_cooldown_days=0)
     monkeypatch.setitem(app.config, "WALLET_MAX_BALANCE", 5_50)
     anna = api.register("Anna")
     hook(
@@ -287,6 +306,19 @@ def test_an_apology_fits_under_the_maximum_balance(api, app, monkeypatch):
     assert full["credited_cents"] == 0
     assert "no credit fit" in full["store_message"]
     assert wallet_of(app, anna) == 5_50
+
+
+def test_the_store_hears_why_an_apology_paid_nothing(api, app):
+    anna = api.register("Anna")
+    free = _feedback(app, anna, uuid.uuid4(), 1, paid_cents=0)
+    assert free["credited_cents"] == 0
+    assert "nothing was paid for it, so no credit" in free["store_message"]
+    assert _feedback(app, anna, uuid.uuid4(), 2)["credited_cents"] == 2_00
+    again = _feedback(app, anna, uuid.uuid4(), 1)
+    assert again["credited_cents"] == 0
+    assert "they had an apology credit recently" in again["store_message"]
+    assert wallet_of(app, anna) == 2_00
+    assert [k for k, _, _ in inbox(api, anna)] == ["apology"] * 3
 
 
 # --- creators -----------------------------------------------------------------------------

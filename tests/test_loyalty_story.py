@@ -164,10 +164,14 @@ def test_anna_earns_redeems_and_is_made_right(api):
     assert report["feedback"] == {"count": 1, "average_stars": 1.0}
     assert report["apologies"] == {"count": 1, "amount": 2_00}
 
-    # Anna heard about each of these in her inbox.
-    kinds = [kind for kind, _, _ in inbox(api, anna)]
+    # Anna heard about each of these in her inbox, and was asked how her visit was once a
+    # day she paid (not again for the free drink on the same day).
+    said = inbox(api, anna)
+    kinds = [kind for kind, _, _ in said if kind != "rate_visit"]
     assert kinds == ["tier_changed", "apology", "goodwill"]
-    messages = {kind: (title, body) for kind, title, body in inbox(api, anna)}
+    asks = [title for kind, title, _ in said if kind == "rate_visit"]
+    assert asks == ["Anna, how was your visit to Bean Central?"] * 4
+    messages = {kind: (title, body) for kind, title, body in said}
     assert messages["tier_changed"][0] == "Anna, you're Silver now"
     assert messages["apology"][0] == "Anna, we're sorry"
     assert messages["goodwill"][1] == "Anna, we've added €1.50 to your wallet. Bas"

@@ -368,6 +368,7 @@ def charge_allowance(
         currency=wallet.unit,
         transaction=transaction,
         lines=priced,
+        drinker_first_name=grantee.first_name,
     )
     db.session.add(
         AllowanceUse(

@@ -93,6 +93,12 @@ class ValidationFailed(Unprocessable):
     code, title = "validation_error", "The request is not valid"
 
 
+class GrantToSelf(Unprocessable):
+    """Staff and admins give value (points, credit, rewards, refunds) to others only."""
+
+    code, title = "grant_to_self", "Staff cannot give this to themselves"
+
+
 class DatabaseUnavailable(ApiError):
     """The database cannot be reached or answered a transient error (a restart, a lost
     connection, a deadlock broken by the server, no pooled connection free in time).

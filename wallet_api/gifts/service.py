@@ -654,6 +654,7 @@ def redeem_at_counter(
             },
         ),
     )
+    first_name = gift.recipient.first_name if gift.recipient else None
     # The giver's money paid for it, so a refund of this charge goes to the giver.
     charge = record_charge(
         principal,
@@ -665,6 +666,7 @@ def redeem_at_counter(
         currency=gift.currency,
         transaction=posted,
         lines=[line],
+        drinker_first_name=first_name,
     )
     gift.charge_id = charge.id
     gift.settlement_transaction_id = posted.public_id
@@ -679,7 +681,6 @@ def redeem_at_counter(
         data={"gift_id": gift.id, "charge_id": charge.id, "store": {"id": store.id}},
     )
     db.session.flush()
-    first_name = gift.recipient.first_name if gift.recipient else None
     return ChargeResult(charge, None, gift.currency, greeting(first_name, store))
 
 

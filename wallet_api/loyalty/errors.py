@@ -3,7 +3,7 @@ customer is ``auth.errors.UserNotFound``; unknown, expired or used reward codes 
 scanner's ``stores.errors.CodeUnknown``/``CodeExpired``/``CodeAlreadyUsed``, so a till
 shows one set of messages whatever kind of code it read."""
 
-from wallet_api.extensions.problems import Conflict, NotFound, Unprocessable
+from wallet_api.extensions.problems import Conflict, GrantToSelf, NotFound, Unprocessable
 
 
 class RewardNotFound(NotFound):
@@ -39,7 +39,8 @@ class GoodwillLimitExceeded(Unprocessable):
     code, title = "goodwill_limit_exceeded", "This would exceed your goodwill limit for today"
 
 
-class GoodwillToSelf(Unprocessable):
+class GoodwillToSelf(GrantToSelf):
+    # A grant to oneself like the others, under the code it had before ``grant_to_self``.
     code, title = "goodwill_to_self", "Goodwill goes to customers, not to yourself"
 
 

@@ -122,7 +122,7 @@ class RewardCode(db.Model):  # type: ignore[name-defined,misc]
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The last characters, so a person can tell their codes apart.
     code_hint: Mapped[str] = mapped_column(String(8))
-    source: Mapped[str] = mapped_column(String(16))  # "points" or "goodwill"
+    source: Mapped[str] = mapped_column(String(16))  # "points", "goodwill" or "birthday"
     points_spent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[created_at]
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -270,8 +270,14 @@ class GoodwillDay(db.Model):  # type: ignore[name-defined,misc]
 
 
 class Apology(db.Model):  # type: ignore[name-defined,misc]
+    """A 1-2 star rating answered: a sorry, and ``amount_cents`` of credit (maybe 0)."""
+
     __tablename__ = "loyalty_apologies"
-    __table_args__ = (Index("ix_loyalty_apologies_store_id_created_at", "store_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_loyalty_apologies_store_id_created_at", "store_id", "created_at"),
+        # The cool-down: this person's recent apologies.
+        Index("ix_loyalty_apologies_user_id_created_at", "user_id", "created_at"),
+    )
 
     id: Mapped[uuid_pk]
     # One apology per charge, whatever happens concurrently.
@@ -280,6 +286,26 @@ class Apology(db.Model):  # type: ignore[name-defined,misc]
     store_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     stars: Mapped[int] = mapped_column(Integer)
     amount_cents: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[created_at]
+
+
+class BirthdayTreat(db.Model):  # type: ignore[name-defined,misc]
+    """A birthday's free drink: a reward code that cost no points, once a year."""
+
+    __tablename__ = "loyalty_birthday_treats"
+    __table_args__ = (
+        # Once per person and year, whoever runs the job, how often, and however the
+        # birthday is changed meanwhile: the database refuses a second row.
+        UniqueConstraint("user_id", "year", name="uq_loyalty_birthday_treats_user_year"),
+    )
+
+    id: Mapped[bigint_pk]
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    # The day celebrated, in the person's time zone (28 February for a 29 February
+    # birthday in a common year).
+    celebrated_on: Mapped[date] = mapped_column(Date)
+    reward_code_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("loyalty_reward_codes.id"))
     created_at: Mapped[created_at]
 
 

@@ -180,7 +180,8 @@ class GoodwillGrants(MethodView):
 
 @blp.cli.command("evaluate")
 def evaluate_command() -> None:
-    """Daily job: re-evaluate tiers (grace periods, drops) and return points of expired codes."""
+    """Daily job: re-evaluate tiers (grace periods, drops), return points of expired codes
+    and give today's birthday treats."""
     members = codes = 0
     for count in service.evaluate_all():
         db.session.commit()
@@ -190,3 +191,21 @@ def evaluate_command() -> None:
         codes += count
     db.session.commit()
     click.echo(f"loyalty: evaluated {members} members, returned points of {codes} expired codes")
+    _birthdays()
+
+
+@blp.cli.command("birthdays")
+def birthdays_command() -> None:
+    """Give today's birthday treats (part of ``evaluate``; safe to run often, and at once)."""
+    _birthdays()
+
+
+def _birthdays() -> None:
+    if service.birthday_reward() is None:
+        click.echo("loyalty: no birthday treats: the catalog has no reward for any drink")
+        return
+    treats = 0
+    for count in service.give_birthday_treats():
+        db.session.commit()
+        treats += count
+    click.echo(f"loyalty: gave {treats} birthday treats")

@@ -40,8 +40,10 @@ class LoyaltyRules:
     # Points to a creator when someone else orders or copies their public blend.
     creator_bonus_points: int = 20
     creator_daily_cap: int = 200
-    # Credit (cents) for a purchase rated 1 or 2 stars, once per charge.
+    # Credit (cents) for a purchase rated 1 or 2 stars, once per charge, at most what the
+    # visit cost the rater; and at most one such credit per person in this many days.
     apology_credit_cents: int = 200
+    apology_cooldown_days: int = 30
     # Goodwill each staff member (or admin) may give per UTC day.
     goodwill_daily_cents: int = 2_500
     goodwill_daily_grants: int = 10
@@ -49,6 +51,8 @@ class LoyaltyRules:
     switcher_bonus_points: int = 500
     # How long a reward code stays redeemable.
     reward_code_ttl_days: int = 30
+    # A free drink on one's birthday, once a year, for accounts at least this many days old.
+    birthday_min_member_days: int = 30
 
     def __post_init__(self) -> None:
         problems = []

@@ -144,6 +144,7 @@ def charge_reward(
         currency=wallet.unit,
         transaction=transaction,
         lines=[line],
+        drinker_first_name=customer.first_name,
         discount=line.total,
         offers=[f"{reward['name']}: reward, -{format_money(line.total)}"],
     )

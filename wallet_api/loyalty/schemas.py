@@ -71,7 +71,9 @@ class RewardPatchSchema(Schema):
 class RewardCodeSchema(Schema):
     id = ma.fields.UUID(required=True)
     reward = ma.fields.Nested(RewardSchema, required=True)
-    source = ma.fields.String(required=True, metadata={"description": "points or goodwill"})
+    source = ma.fields.String(
+        required=True, metadata={"description": "points, goodwill or birthday"}
+    )
     points_spent = ma.fields.Integer(required=True)
     code_hint = ma.fields.String(
         required=True, metadata={"description": "The last characters of the code"}

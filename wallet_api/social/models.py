@@ -147,6 +147,8 @@ class NotificationKind(enum.StrEnum):
     REWARD_EXPIRED = "reward_expired"
     SWITCHER_BONUS = "switcher_bonus"
     CREATOR_BONUS = "creator_bonus"
+    RATE_VISIT = "rate_visit"  # after a charge, to the drinker: how was it? data.charge_id
+    BIRTHDAY_TREAT = "birthday_treat"  # a free drink on one's birthday: data.reward_code_id
 
 
 class Notification(db.Model):  # type: ignore[name-defined,misc]

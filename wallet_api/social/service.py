@@ -25,7 +25,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.auth import service as auth
@@ -33,6 +44,7 @@ from wallet_api.auth.errors import UserNotFound
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.extensions.problems import ApiError
 from wallet_api.social.errors import (
@@ -424,6 +436,29 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=str))
 
 
+def _message(
+    user_id: uuid.UUID,
+    first_name: str,
+    kind: NotificationKind | str,
+    title: str,
+    body: str,
+    data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A notification's row: the title follows the greeting by first name."""
+    greeting = f"{first_name}, "
+    if not title.startswith(greeting):
+        title = greeting + title
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "kind": NotificationKind(kind),
+        "title": _clip(title, 200),
+        "body": _clip(body, 1000),
+        "data": _json_safe(data or {}),
+        "created_at": utcnow(),
+    }
+
+
 def notify(
     user_id: uuid.UUID,
     kind: NotificationKind | str,
@@ -441,20 +476,55 @@ def notify(
     user = db.session.get(User, user_id)
     if user is None:
         raise ValueError(f"no user {user_id} to notify")
-    greeting = f"{user.first_name}, "
-    if not title.startswith(greeting):
-        title = greeting + title
-    notification = Notification(
-        user_id=user_id,
-        kind=NotificationKind(kind),
-        title=_clip(title, 200),
-        body=_clip(body, 1000),
-        data=_json_safe(data or {}),
-        created_at=utcnow(),
-    )
+    notification = Notification(**_message(user_id, user.first_name, kind, title, body, data))
     db.session.add(notification)
     db.session.flush()
     return notification
+
+
+_notifications = Notification.__table__
+_earlier = _notifications.alias("earlier")
+_new: dict[str, ColumnElement[Any]] = {
+    name: bindparam(name, type_=_notifications.c[name].type)
+    for name in ("id", "user_id", "kind", "title", "body", "data", "created_at")
+}
+# Its type spelled out: PostgreSQL deduces the parameter's type from both of its places.
+_new["kind"] = cast(_new["kind"], _notifications.c.kind.type)
+# Built once (extensions/fixed.py): a charge sends it. The row and the check for an
+# earlier one of its kind are one INSERT ... SELECT ... WHERE NOT EXISTS.
+_NOTIFY_UNLESS_SENT_SINCE = FixedStatement(
+    insert(_notifications).from_select(
+        list(_new),
+        select(*_new.values()).where(
+            ~exists().where(
+                _earlier.c.user_id == _new["user_id"],
+                _earlier.c.kind == _new["kind"],
+                _earlier.c.created_at >= bindparam("since", type_=_earlier.c.created_at.type),
+            )
+        ),
+    )
+)
+
+
+def notify_unless_sent_since(
+    user_id: uuid.UUID,
+    first_name: str,
+    kind: NotificationKind | str,
+    *,
+    since: datetime,
+    title: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+) -> bool:
+    """As :func:`notify`, unless a message of ``kind`` reached them at or after ``since``.
+
+    For the money path: one statement, and the caller names the person (it has just read
+    them), so nothing is loaded. Returns whether the message was sent. Two requests at the
+    same moment may both send it (nothing locks the inbox); callers that lock the person
+    already (a charge locks the wallet) send it once.
+    """
+    row = _message(user_id, first_name, kind, title, body, data)
+    return _NOTIFY_UNLESS_SENT_SINCE.execute({**row, "since": since}).rowcount == 1
 
 
 def _clip(text: str, length: int) -> str:

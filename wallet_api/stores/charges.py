@@ -10,6 +10,10 @@ A pay charge, step by step: price the items (the ``subtotal``); ``apply_offers``
 the discount, so the store's sales are the subtotal either way; ``award_points_for_charge``
 credits points on what the wallet paid (plus offers' bonus points); ``record_offer_use``
 uses up once-per-customer offers. A refund takes points back in proportion.
+
+Every kind of charge ends in ``record_charge``, which also asks the person who drank (not
+the payer of a gift or an allowance) how it was: one inbox message a day at most, sent in
+the charge's transaction by one statement.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -29,14 +34,17 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.extensions.fixed import FixedStatement
-from wallet_api.extensions.problems import ValidationFailed
+from wallet_api.extensions.problems import GrantToSelf, ValidationFailed
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind, LedgerTransaction
 from wallet_api.ledger.service import Leg
 from wallet_api.loyalty import service as loyalty
+from wallet_api.social import service as social
+from wallet_api.social.models import NotificationKind
 from wallet_api.stores.codes import ScannedCode, resolve_code
 from wallet_api.stores.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
 from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
+from wallet_api.stores.reports import day_bounds
 from wallet_api.stores.scanning import customer_of, greeting, lock_open_wallet
 from wallet_api.stores.service import acts_for, counter_store
 
@@ -144,6 +152,7 @@ def record_charge(
     currency: str,
     transaction: LedgerTransaction,
     lines: Sequence[PricedLine],
+    drinker_first_name: str | None,
     discount: int = 0,
     offers: Sequence[str] = (),
     points_earned: int = 0,
@@ -151,8 +160,10 @@ def record_charge(
     """The receipt of a sale whose money the handler has just posted.
 
     ``customer_id`` is the wallet that paid, which is where refunds go: the customer's
-    own for "pay", the allowance owner's, the giver's for a gift.
+    own for "pay", the allowance owner's, the giver's for a gift. The person whose code
+    was scanned (``scanned.customer_id``, by ``drinker_first_name``) is asked how it was.
     """
+    at = utcnow()
     row = {
         "id": charge_id,
         "store_id": store.id,
@@ -170,7 +181,7 @@ def record_charge(
         "currency": currency,
         "refunded_amount": 0,
         "ledger_transaction_id": transaction.public_id,
-        "created_at": utcnow(),
+        "created_at": at,
     }
     line_rows = [
         {
@@ -199,6 +210,8 @@ def record_charge(
     # What the handler left pending is written now, as before, so that its errors surface
     # in the handler and not at the commit after the response was built.
     db.session.flush()
+    if scanned.customer_id is not None and drinker_first_name:
+        _ask_how_it_was(scanned.customer_id, drinker_first_name, store, charge_id, lines, at)
     return Receipt(
         id=charge_id,
         kind=scanned.kind,
@@ -212,6 +225,34 @@ def record_charge(
         refunded_amount=0,
         created_at=row["created_at"],
         lines=list(lines),
+    )
+
+
+def _ask_how_it_was(
+    drinker_id: uuid.UUID,
+    first_name: str,
+    store: Store,
+    charge_id: uuid.UUID,
+    lines: Sequence[PricedLine],
+    at: datetime,
+) -> None:
+    """One question in the drinker's inbox, at most one a day (the store's day).
+
+    The charge is new, so it cannot have been rated yet; a replayed charge request answers
+    from its idempotency key and does not get here. One statement on the charge path.
+    """
+    if len(lines) == 1 and lines[0].quantity == 1:
+        title = f"how was your {lines[0].name} at {store.name}?"
+    else:
+        title = f"how was your visit to {store.name}?"
+    social.notify_unless_sent_since(
+        drinker_id,
+        first_name,
+        NotificationKind.RATE_VISIT,
+        since=day_bounds(store, at.astimezone(ZoneInfo(store.timezone)).date())[0],
+        title=title,
+        body="Rate it in the app: it takes a second, and the team reads every rating.",
+        data={"charge_id": charge_id, "store": store_ref(store)},
     )
 
 
@@ -304,6 +345,7 @@ def _charge_wallet(
         currency=wallet.unit,
         transaction=transaction,
         lines=priced,
+        drinker_first_name=customer.first_name,
         discount=offers.discount_cents,
         offers=offers.receipt_lines,
         points_earned=points,
@@ -357,6 +399,9 @@ def refund_charge(
     ).one_or_none()
     if charge is None or not _visible(principal, charge, customer=False):
         raise ChargeNotFound("No such charge.")
+    if principal.kind != DEVICE and principal.id == charge.customer_id:
+        # Staff paying at their own store and refunding themselves would drink for free.
+        raise GrantToSelf("Your own purchase is refunded by another staff member or an admin.")
     if amount > charge.refundable:
         raise RefundExceedsCharge(
             f"At most {charge.refundable} cents of this charge can still be refunded.",

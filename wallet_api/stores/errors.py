@@ -65,3 +65,8 @@ class CodeNotChargeable(Unprocessable):
 
 class FeedbackAlreadyGiven(Conflict):
     code, title = "feedback_already_given", "This charge was already rated"
+
+
+class FeedbackNotDrinker(Forbidden):
+    # For the payer of a gift or an allowance charge: they see the charge, but were not there.
+    code, title = "feedback_not_drinker", "Only the person who had the drink rates the visit"

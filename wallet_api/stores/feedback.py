@@ -1,9 +1,16 @@
-"""Customers rate their charges; a low rating makes it right at once.
+"""Customers rate their visits; a low rating makes it right at once.
+
+The person who drank rates the visit: the payer for "pay" and "reward" charges, the
+recipient of a gift, the friend who picked up a coffee on an allowance. The giver or the
+allowance's owner, who paid but was not there, sees the charge in their history and is
+told 403 ``feedback_not_drinker``; anyone else gets 404, as for any charge.
 
 One rating per charge, final: a second one is 409 ``feedback_already_given`` rather than
 an update, so a rating cannot be lowered for an apology credit and raised again later, and
 a store's daily figures never change after the day. 1 or 2 stars call loyalty's
-``apology_for_feedback`` (the configured credit, once per charge, told in the inbox).
+``apology_for_feedback``: a sorry in the inbox, and a credit of at most what the visit cost
+the rater's own wallet (nothing for a gift, an allowance or a reward drink), at most one
+per person per cool-down.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.ledger.service import currency
 from wallet_api.loyalty import service as loyalty
-from wallet_api.stores.errors import ChargeNotFound, FeedbackAlreadyGiven
+from wallet_api.stores.errors import ChargeNotFound, FeedbackAlreadyGiven, FeedbackNotDrinker
 from wallet_api.stores.models import Charge, ChargeFeedback
 
 
@@ -30,28 +37,38 @@ from wallet_api.stores.models import Charge, ChargeFeedback
 class FeedbackResult:
     feedback: ChargeFeedback
     apology: dict[str, Any] | None
+    apology_credited: bool
     message: str
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.feedback, name)
 
 
-def _paid_by(principal: Principal, charge_id: uuid.UUID) -> Charge:
+def _drunk_by(principal: Principal, charge_id: uuid.UUID) -> Charge:
     charge = db.session.get(Charge, charge_id)
-    if charge is None or principal.kind == DEVICE or charge.customer_id != principal.id:
+    if charge is None or principal.kind == DEVICE:
         raise ChargeNotFound("No such charge.")
-    return charge
+    if charge.drinker_id == principal.id:
+        return charge
+    if charge.customer_id == principal.id:
+        raise FeedbackNotDrinker("Only the person who had this drink can rate the visit.")
+    raise ChargeNotFound("No such charge.")
+
+
+def _cost_to(charge: Charge, person_id: uuid.UUID) -> int:
+    """What the visit cost this person's own wallet, less refunds."""
+    return charge.amount - charge.refunded_amount if charge.customer_id == person_id else 0
 
 
 def give_feedback(
     principal: Principal, charge_id: uuid.UUID, *, stars: int, comment: str
 ) -> FeedbackResult:
-    """The customer who paid rates the charge, once; 1-2 stars bring an apology credit."""
-    charge = _paid_by(principal, charge_id)
+    """The person who drank rates the visit, once; 1-2 stars bring an apology."""
+    charge = _drunk_by(principal, charge_id)
     feedback = ChargeFeedback(
         charge_id=charge.id,
         store_id=charge.store_id,
-        user_id=charge.customer_id,
+        user_id=principal.id,
         stars=stars,
         comment=comment,
         created_at=utcnow(),
@@ -63,9 +80,13 @@ def give_feedback(
     except IntegrityError as exc:
         raise FeedbackAlreadyGiven("You already rated this purchase. Thank you!") from exc
     apology = loyalty.apology_for_feedback(
-        charge.customer_id, charge_id=charge.id, stars=stars, store_id=charge.store_id
+        principal.id,
+        charge_id=charge.id,
+        stars=stars,
+        store_id=charge.store_id,
+        paid_cents=_cost_to(charge, principal.id),
     )
-    first_name = db.session.get(User, charge.customer_id).first_name  # type: ignore[union-attr]
+    first_name = db.session.get(User, principal.id).first_name  # type: ignore[union-attr]
     credited = apology["credited_cents"] if apology else 0
     if apology is None:
         message = f"Thank you, {first_name}!"
@@ -78,6 +99,7 @@ def give_feedback(
     return FeedbackResult(
         feedback,
         {"amount": credited, "currency": currency()} if apology else None,
+        credited > 0,
         message,
     )
 

@@ -215,5 +215,5 @@ class ChargeFeedback(MethodView):
     @blp.response(201, FeedbackSchema)
     @blp.problems(404, 409)
     def post(self, data, charge_id):
-        """Rate a purchase I paid for, once; 1-2 stars bring an apology credit at once"""
+        """Rate a visit I had, once; 1-2 stars bring an apology (credit if I paid for it)"""
         return feedback.give_feedback(current_principal(), charge_id, **data)

@@ -303,7 +303,12 @@ class FeedbackCreateSchema(Schema):
 
 class ApologySchema(Schema):
     amount = ma.fields.Integer(
-        required=True, metadata={"description": "Credited to the wallet (0 if it was full)"}
+        required=True,
+        metadata={
+            "description": "Credited to the wallet: 0 when the visit cost the rater nothing "
+            "(a gift, an allowance, a reward, a full refund), after a credit in the "
+            "cool-down, or when the wallet was full"
+        },
     )
     currency = ma.fields.String(required=True)
 
@@ -317,7 +322,10 @@ class FeedbackSchema(Schema):
         ApologySchema,
         required=True,
         allow_none=True,
-        metadata={"description": "The apology credit of a 1-2 star rating; null otherwise"},
+        metadata={"description": "The apology of a 1-2 star rating; null otherwise"},
+    )
+    apology_credited = ma.fields.Boolean(
+        required=True, metadata={"description": "Whether money was credited as an apology"}
     )
     message = ma.fields.String(
         required=True, metadata={"description": "What to tell the customer, by first name"}

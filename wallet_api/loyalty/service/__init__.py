@@ -16,12 +16,15 @@ Where the rest of the product calls in:
   ``redeem_reward_code`` once for a ``reward`` charge);
 * ``stores/feedback.py``: ``apology_for_feedback`` for a 1-2 star rating;
   ``stores/reports.py``: ``apologies_for_store`` for the daily report;
-* blends (when merged): ``reward_creator`` and ``blend_enjoyed_by``.
+* blends (when merged): ``reward_creator`` and ``blend_enjoyed_by``;
+* the daily job (``wallet-api loyalty evaluate``, or ``birthdays`` alone):
+  ``evaluate_all``, ``return_expired_codes`` and ``give_birthday_treats``.
 
 Messages to people go through ``_notify`` to the notifications inbox (``social.notify``).
 """
 
 from wallet_api.ledger.service import format_money
+from wallet_api.loyalty.service.birthdays import birthday_reward, give_birthday_treats
 from wallet_api.loyalty.service.care import (
     apologies_for_store,
     apology_for_feedback,
@@ -78,6 +81,7 @@ __all__ = [
     "apology_for_feedback",
     "apply_offers",
     "award_points_for_charge",
+    "birthday_reward",
     "blend_enjoyed_by",
     "create_offer",
     "create_reward",
@@ -87,6 +91,7 @@ __all__ = [
     "evaluate_all",
     "format_money",
     "get_reward",
+    "give_birthday_treats",
     "give_goodwill",
     "grant_switcher_bonus",
     "lock_members",

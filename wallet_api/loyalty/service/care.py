@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -15,6 +15,7 @@ from wallet_api.audit.service import record_event, user_actor
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.problems import GrantToSelf
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
 from wallet_api.ledger.service import format_money
@@ -37,6 +38,8 @@ from wallet_api.loyalty.service.rewards import _issue_code, get_reward
 def grant_switcher_bonus(user_id: uuid.UUID, *, chain_name: str, staff: User) -> SwitcherBonus:
     """One-time welcome points for someone who shows another chain's card; once ever."""
     customer = _customer(user_id)
+    if customer.id == staff.id:
+        raise GrantToSelf("The switcher bonus goes to customers, not to yourself.")
     points = current_rules().switcher_bonus_points
     if db.session.scalar(select(SwitcherBonus.id).where(SwitcherBonus.user_id == user_id)):
         raise SwitcherBonusAlreadyGranted()
@@ -211,10 +214,21 @@ def give_goodwill(
 
 # --- apologies ---------------------------------------------------------------------------
 
+# Why a bad rating brought no credit, as the store's message says it.
+_NO_CREDIT = {
+    "nothing_paid": "nothing was paid for it, so no credit",
+    "apologised_recently": "they had an apology credit recently, so no credit",
+    "wallet_full": "no credit fit",
+}
 
-def _apology_answer(apology: Apology, first_name: str, *, again: bool) -> dict[str, Any]:
-    credit = format_money(apology.amount_cents)
-    what = f"we credited {credit} as an apology" if apology.amount_cents else "no credit fit"
+
+def _apology_answer(
+    apology: Apology, first_name: str, *, again: bool, why_not: str | None = None
+) -> dict[str, Any]:
+    if apology.amount_cents:
+        what = f"we credited {format_money(apology.amount_cents)} as an apology"
+    else:
+        what = _NO_CREDIT.get(why_not or "", "no credit")
     return {
         "apology_id": apology.id,
         "credited_cents": apology.amount_cents,
@@ -225,29 +239,68 @@ def _apology_answer(apology: Apology, first_name: str, *, again: bool) -> dict[s
     }
 
 
-def apology_for_feedback(
-    user_id: uuid.UUID, *, charge_id: uuid.UUID, stars: int, store_id: uuid.UUID | None
-) -> dict[str, Any] | None:
-    """A 1-2 star rating of a charge credits the apology amount, once per charge.
+def _credited_since(user_id: uuid.UUID, since: datetime) -> bool:
+    return (
+        db.session.scalar(
+            select(Apology.id)
+            .where(
+                Apology.user_id == user_id,
+                Apology.amount_cents > 0,
+                Apology.created_at > since,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
-    Returns what to tell the store (None for 3 stars and up). The credit is capped by room
-    under the wallet's maximum balance; the customer is told in their inbox.
+
+def apology_for_feedback(
+    user_id: uuid.UUID,
+    *,
+    charge_id: uuid.UUID,
+    stars: int,
+    store_id: uuid.UUID | None,
+    paid_cents: int,
+) -> dict[str, Any] | None:
+    """A 1-2 star rating of a charge apologises, once per charge; it may credit money.
+
+    ``user_id`` is who rated the visit (the person who drank it) and ``paid_cents`` what
+    the visit cost their own wallet (less refunds): 0 for a reward drink, a gift or an
+    allowance. The credit is the configured apology amount, never more than
+    ``paid_cents`` nor the room under the wallet's maximum balance, and at most one per
+    person per cool-down (``apology_cooldown_days``), however many visits they rate
+    badly. Returns what to tell the store (None for 3 stars and up); the person is told
+    in their inbox either way.
     """
     if not 1 <= stars <= 5:
         raise ValueError("stars are 1 to 5")
     if stars > 2:
         return None
+    rules, at = current_rules(), utcnow()
     customer = _customer(user_id)
     wallet = ledger.wallet_account(user_id)
-    # The wallet lock also serialises two ratings of one charge sent at the same moment.
+    # The wallet lock serialises this person's bad ratings, of one charge or of several
+    # sent at the same moment: the second one sees the first's apology (its credit too).
     balance = ledger.lock_customer_accounts([wallet.id])[wallet.id].balance or 0
     existing = db.session.scalar(select(Apology).where(Apology.charge_id == charge_id))
     if existing is not None:
         return _apology_answer(existing, customer.first_name, again=True)
-    room = max(current_app.config["WALLET_MAX_BALANCE"] - balance, 0)
-    amount = min(current_rules().apology_credit_cents, room)
+    amount, why_not = 0, None
+    if paid_cents <= 0:
+        why_not = "nothing_paid"
+    elif _credited_since(user_id, at - timedelta(days=rules.apology_cooldown_days)):
+        why_not = "apologised_recently"
+    else:
+        room = max(current_app.config["WALLET_MAX_BALANCE"] - balance, 0)
+        amount = min(rules.apology_credit_cents, paid_cents, room)
+        why_not = None if amount else "wallet_full"
     apology = Apology(
-        charge_id=charge_id, user_id=user_id, store_id=store_id, stars=stars, amount_cents=amount
+        charge_id=charge_id,
+        user_id=user_id,
+        store_id=store_id,
+        stars=stars,
+        amount_cents=amount,
+        created_at=at,
     )
     try:
         with db.session.begin_nested():
@@ -271,7 +324,7 @@ def apology_for_feedback(
         "loyalty:apology:credited",
         actor=None,
         subject=f"user:{user_id}",
-        data={**meta, "stars": stars, "amount_cents": amount},
+        data={**meta, "stars": stars, "amount_cents": amount, "no_credit": why_not},
     )
     _notify(
         user_id,
@@ -282,7 +335,7 @@ def apology_for_feedback(
         + " Thank you for telling us.",
         data={**meta, "amount_cents": amount},
     )
-    return _apology_answer(apology, customer.first_name, again=False)
+    return _apology_answer(apology, customer.first_name, again=False, why_not=why_not)
 
 
 def apologies_for_store(store_id: uuid.UUID, start: datetime, end: datetime) -> list[Apology]:
