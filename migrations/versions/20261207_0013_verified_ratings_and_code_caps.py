@@ -1,7 +1,7 @@
 """blend ratings: verified, and only verified ratings counted for the top-10
 
 Revision ID: 0013_verified_ratings
-Revises: 0010_charge_drinker
+Revises: 0012_loyalty_not_farmable
 Create Date: 2026-12-07 10:00:00.000000
 
 Every migration stays compatible with the code of the previous release (add columns as
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_verified_ratings"
-down_revision = "0010_charge_drinker"
+down_revision = "0012_loyalty_not_farmable"
 branch_labels = None
 depends_on = None
 
