@@ -7,7 +7,8 @@ another store (``other_staff``), an ``admin`` and ``anonymous``; where it applie
 rightful ``scanner`` and ``staff`` of the object's store and the ``counterparty`` named on
 the object. Each test makes the object through the API, asks as the actor and checks:
 
-- the status is what the API guide (docs/api-guide.md) allows;
+- the status is what the access rules allow (docs/api-guide.md, "Notes for client
+  developers", documents where they go further);
 - anonymous always gets 401 ``token_missing``;
 - a refusal tells nothing: for an object whose existence is not public, the same request
   for a random id gets the same status and code, so a 403 or 404 never confirms that an
@@ -178,7 +179,7 @@ MATRIX: tuple[Row, ...] = (
         lambda s: {"ingredient_id": s.ingredient["id"]},
         admin_only(204),
     ),
-    # --- charges and refunds (the till, staff, the customer who paid: their own) ---
+    # --- charges and refunds (devices, staff, the customer; a customer sees their own) ---
     Row(
         "GET",
         "/v1/charges/{charge_id}",
@@ -189,7 +190,7 @@ MATRIX: tuple[Row, ...] = (
         "POST",
         "/v1/charges/{charge_id}/refunds",
         _charge,
-        # Staff refund, and so may the store's till (docs/api-guide.md).
+        # Staff refund, and (docs/api-guide.md) the store's till may refund too.
         # Customers never refund, so they are refused by role (403) whatever the id.
         store_object(201, customer=403),
         body=lambda s: {"amount": 100, "reason": "Wrong milk"},

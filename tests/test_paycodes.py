@@ -194,7 +194,7 @@ def test_pay_codes_need_a_signed_in_customer(api):
 
 
 # --- offline codes --------------------------------------------------------------------------
-# An app developer's implementation of the README's derivation, with nothing but the
+# An app developer's implementation of the derivation in docs/api-guide.md, with nothing but the
 # standard library, so the test checks the documentation as much as the server.
 
 

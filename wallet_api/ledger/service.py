@@ -583,7 +583,8 @@ class Check:
 
 
 def verify_ledger(limit: int = 20) -> list[Check]:
-    """The ledger's invariants (docs/architecture.md), each a query for the rows that break it."""
+    """The ledger's invariants (docs/architecture.md), each as a query that returns the
+    offending rows."""
     e, a, t = LedgerEntry, Account, LedgerTransaction
     checks: list[Check] = []
 

@@ -12,7 +12,7 @@ only ``sha256(code)`` for the scanner's look-up, and no cipher or key store is n
 (Rotating ``WALLET_SECRET_KEY`` invalidates live pay codes, which live for 60 s anyway,
 and offline keys, whose apps then register again.)
 
-Offline codes: see :func:`offline_code` and the README section "Offline pay codes".
+Offline codes: see :func:`offline_code` and docs/api-guide.md, "Offline pay codes".
 """
 
 from __future__ import annotations
