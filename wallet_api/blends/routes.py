@@ -115,7 +115,7 @@ class BlendById(MethodView):
     def delete(self, blend_id):
         """Delete my blend (receipts, gifts and copies keep what they refer to)
 
-        Its creator only.
+        Its creator only (another who may see it: 403 `not_blend_owner`).
         """
         service.delete_blend(service.get_own_blend(blend_id, current_principal().id))
 
