@@ -8,6 +8,7 @@ from wallet_api.allowances.schemas import (
     AllowanceListSchema,
     AllowanceSchema,
 )
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
 from wallet_api.social.errors import NotAFriend
@@ -33,7 +34,7 @@ class Allowances(MethodView):
     @blp.auth("customer")
     @blp.arguments(AllowanceCreateSchema)
     @blp.response(201, AllowanceSchema)
-    @blp.problems(NotAFriend, AllowanceToSelf, AllowanceExists)
+    @blp.problems(UserNotFound, NotAFriend, AllowanceToSelf, AllowanceExists)
     @blp.doc(description=HOW)
     def post(self, data):
         """Let a friend pay from my wallet, up to an amount per day, week or month"""

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.catalog.errors import ItemUnavailable, SizeUnavailable
 from wallet_api.extensions import Blueprint, limiter
 from wallet_api.extensions.auth import current_principal, principal_key
@@ -60,6 +61,7 @@ class Gifts(MethodView):
     @blp.response(201, GiftSchema)
     @blp.problems(
         InsufficientFunds,
+        UserNotFound,
         NotAFriend,
         GiftToSelf,
         ItemUnavailable,

@@ -187,7 +187,7 @@ class Offers(MethodView):
     @blp.auth("admin")
     @blp.arguments(OfferCreateSchema)
     @blp.response(201, OfferSchema)
-    @blp.problems(OfferParityViolation)
+    @blp.problems(OfferParityViolation, ProductUnknown)
     def post(self, data):
         """Create an offer (admin); an offer cannot be restricted to new customers
 

@@ -1,5 +1,6 @@
 from flask.views import MethodView
 
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
 from wallet_api.ledger.errors import AccountClosed, BalanceLimitExceeded, InsufficientFunds
@@ -25,6 +26,7 @@ class Transfers(MethodView):
     @blp.response(201, TransferSchema)
     @blp.problems(
         InsufficientFunds,
+        UserNotFound,
         NotAFriend,
         TransferToSelf,
         DailyTransferLimitExceeded,
