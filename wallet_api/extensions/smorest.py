@@ -254,9 +254,8 @@ class Blueprint(flask_smorest.Blueprint):
         """
 
         def decorator(view):  # type: ignore[no-untyped-def]
-            methods = {method.lower() for method in getattr(view, "methods", None) or ()}
-            methods.discard("options")
-            methods.discard("head")
+            methods = getattr(view, "methods", None) or options.get("methods", ("GET",))
+            methods = {method.lower() for method in methods} - {"head", "options"}
             if methods != set(operations):
                 raise TypeError(f"{rule}: name each method of {view.__name__} in operations")
             endpoint = options.pop("endpoint", None)
