@@ -133,6 +133,12 @@ def test_the_problems_a_login_answers_are_documented(api, spec):
     _assert_documented(spec, "login", limited)
 
 
+def test_a_body_too_large_is_documented(api, spec):
+    too_large = api.post("/v1/auth/register", {"first_name": "x" * 70_000})
+    problem(too_large, 413, "payload_too_large")
+    _assert_documented(spec, "register", too_large)
+
+
 def _raised_problem_classes() -> set[str]:
     """The names of the exceptions our code raises: ``raise Name(...)`` or ``raise Name``."""
     names = set()

@@ -32,6 +32,7 @@ from wallet_api.extensions.problems import (
     Forbidden,
     JsonTooDeep,
     MalformedJson,
+    PayloadTooLarge,
     ProblemSchema,
     TokenExpired,
     TokenInvalid,
@@ -201,6 +202,7 @@ Problems = Iterable[type[ApiError]]
 BODY_PROBLEMS: tuple[type[ApiError], ...] = (
     MalformedJson,
     JsonTooDeep,
+    PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
 )

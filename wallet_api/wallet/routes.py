@@ -5,7 +5,7 @@ from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.idempotency import claim_key, request_reference
 from wallet_api.extensions.pagination import CursorArgs, page_of
-from wallet_api.extensions.problems import DatabaseUnavailable
+from wallet_api.extensions.problems import DatabaseUnavailable, PayloadTooLarge
 from wallet_api.ledger.errors import AccountClosed, BalanceLimitExceeded
 from wallet_api.wallet import service
 from wallet_api.wallet.errors import (
@@ -102,7 +102,9 @@ class TopUpById(MethodView):
 @webhooks.route("/<string:provider>", operations={"post": "receive_payment_webhook"})
 class PaymentWebhook(MethodView):
     @webhooks.response(200, WebhookAckSchema)
-    @webhooks.problems(UnknownPaymentProvider, WebhookSignatureInvalid, DatabaseUnavailable)
+    @webhooks.problems(
+        UnknownPaymentProvider, WebhookSignatureInvalid, PayloadTooLarge, DatabaseUnavailable
+    )
     def post(self, provider):
         """A payment provider's signed event (Stripe: its signature scheme)
 
