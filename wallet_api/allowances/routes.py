@@ -1,14 +1,17 @@
 from flask.views import MethodView
 
 from wallet_api.allowances import service
+from wallet_api.allowances.errors import AllowanceExists, AllowanceNotFound, AllowanceToSelf
 from wallet_api.allowances.schemas import (
     PERIODS,
     AllowanceCreateSchema,
     AllowanceListSchema,
     AllowanceSchema,
 )
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
+from wallet_api.social.errors import NotAFriend
 
 blp = Blueprint(
     "allowances",
@@ -26,12 +29,12 @@ HOW = (
 )
 
 
-@blp.route("")
+@blp.route("", operations={"get": "list_allowances", "post": "grant_allowance"})
 class Allowances(MethodView):
     @blp.auth("customer")
     @blp.arguments(AllowanceCreateSchema)
     @blp.response(201, AllowanceSchema)
-    @blp.problems(404, 409)
+    @blp.problems(UserNotFound, NotAFriend, AllowanceToSelf, AllowanceExists)
     @blp.doc(description=HOW)
     def post(self, data):
         """Let a friend pay from my wallet, up to an amount per day, week or month"""
@@ -40,15 +43,21 @@ class Allowances(MethodView):
     @blp.auth("customer")
     @blp.response(200, AllowanceListSchema)
     def get(self):
-        """The live allowances I give and was given, with what is left this period"""
+        """The live allowances I give and was given, with what is left this period
+
+        Any signed-in person, their own allowances only, as owner and as grantee.
+        """
         return service.list_allowances(current_principal().user)
 
 
-@blp.route("/<uuid:allowance_id>")
+@blp.route("/<uuid:allowance_id>", operations={"delete": "revoke_allowance"})
 class AllowanceById(MethodView):
     @blp.auth("customer")
     @blp.response(204)
-    @blp.problems(404)
+    @blp.problems(AllowanceNotFound)
     def delete(self, allowance_id):
-        """Revoke an allowance I give, at once"""
+        """Revoke an allowance I give, at once
+
+        Its owner only. The grantee's pay codes drawing on it stop working at once.
+        """
         service.revoke(current_principal().user, allowance_id)

@@ -3,6 +3,14 @@ from flask.views import MethodView
 from flask_limiter.util import get_remote_address
 
 from wallet_api.auth import service
+from wallet_api.auth.errors import (
+    EmailTaken,
+    HandleTaken,
+    InvalidCredentials,
+    PhoneTaken,
+    RefreshTokenInvalid,
+    RefreshTokenReused,
+)
 from wallet_api.auth.schemas import (
     LoginSchema,
     LogoutSchema,
@@ -15,6 +23,7 @@ from wallet_api.auth.schemas import (
 )
 from wallet_api.extensions import Blueprint, limiter
 from wallet_api.extensions.auth import current_principal
+from wallet_api.extensions.problems import DatabaseUnavailable, RateLimited
 
 blp = Blueprint("auth", __name__, url_prefix="/v1", description="Accounts and sign-in")
 
@@ -69,20 +78,24 @@ account_client_login_limit = _refused_passwords_limit(
 account_login_limit = _refused_passwords_limit(ACCOUNT_LOGIN_LIMIT, _login_account, "login-account")
 
 
-@blp.route("/auth/register")
+@blp.route("/auth/register", operations={"post": "register"})
 class Register(MethodView):
     decorators = [limiter.limit("20 per hour", methods=["POST"])]
 
     @blp.arguments(RegisterSchema)
     @blp.response(201, RegisteredSchema)
-    @blp.problems(409, 429)
+    @blp.problems(EmailTaken, HandleTaken, PhoneTaken, RateLimited, DatabaseUnavailable)
     def post(self, data):
-        """Create an account and sign in"""
+        """Create an account and sign in
+
+        Anyone may call it (20 an hour per client address). Email, handle and phone must
+        be unused; the answer holds the new account and its first pair of tokens.
+        """
         user = service.register_user(**data)
         return {"user": user, "tokens": service.issue_tokens(user)}
 
 
-@blp.route("/auth/login")
+@blp.route("/auth/login", operations={"post": "login"})
 class Login(MethodView):
     decorators = [
         limiter.limit(LOGIN_LIMIT, methods=["POST"]),
@@ -92,30 +105,40 @@ class Login(MethodView):
 
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
-    @blp.problems(401, 429)
+    @blp.problems(InvalidCredentials, RateLimited, DatabaseUnavailable)
     def post(self, data):
-        """Sign in with email and password"""
+        """Sign in with email and password
+
+        Anyone may call it, within limits per client address, and on refused passwords
+        per account (from one address, and from anywhere). Answers an access token and a
+        refresh token.
+        """
         user = service.authenticate_user(data["email"], data["password"])
         return service.issue_tokens(user)
 
 
-@blp.route("/auth/refresh")
+@blp.route("/auth/refresh", operations={"post": "refresh_tokens"})
 class Refresh(MethodView):
     decorators = [limiter.limit(LOGIN_LIMIT, methods=["POST"])]
 
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
-    @blp.problems(401, 429)
+    @blp.problems(RefreshTokenInvalid, RefreshTokenReused, RateLimited, DatabaseUnavailable)
     def post(self, data):
-        """Trade a refresh token for a new pair (the old one dies)"""
+        """Trade a refresh token for a new pair (the old one dies)
+
+        Anyone holding a refresh token may call it. A refresh token works once: using one
+        again (`refresh_token_reused`) ends that login, as a stolen token would be.
+        """
         return service.rotate_refresh_token(data["refresh_token"])
 
 
-@blp.route("/auth/logout")
+@blp.route("/auth/logout", operations={"post": "logout"})
 class Logout(MethodView):
     @blp.auth("customer")
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
+    @blp.problems(RefreshTokenInvalid)
     def post(self, data):
         """Sign out: end the login of the refresh token (every login without one)
 
@@ -124,18 +147,25 @@ class Logout(MethodView):
         service.logout(current_principal().user, data["refresh_token"])
 
 
-@blp.route("/me")
+@blp.route("/me", operations={"get": "get_my_profile", "patch": "update_my_profile"})
 class Me(MethodView):
     @blp.auth("customer")
     @blp.response(200, UserSchema)
     def get(self):
-        """My profile"""
+        """My profile
+
+        Any signed-in person: names, email, handle, phone, locale, birthday and role.
+        """
         return current_principal().user
 
     @blp.auth("customer")
     @blp.arguments(ProfilePatchSchema)
     @blp.response(200, UserSchema)
-    @blp.problems(409)
+    @blp.problems(EmailTaken, HandleTaken, PhoneTaken)
     def patch(self, data):
-        """Change my profile"""
+        """Change my profile
+
+        Any signed-in person, their own profile only. A new email, handle or phone must
+        be unused; fields left out stay as they are.
+        """
         return service.update_profile(current_principal().user, data)

@@ -25,13 +25,14 @@ from wallet_api.auth.errors import (
     PhoneTaken,
     RefreshTokenInvalid,
     RefreshTokenReused,
+    UserNotFound,
 )
 from wallet_api.auth.models import RefreshToken, Role, User
 from wallet_api.auth.schemas import HANDLE_PATTERN
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import ACCESS, Principal, encode_token
-from wallet_api.extensions.problems import NotFound, TokenExpired
+from wallet_api.extensions.problems import TokenExpired
 
 # argon2id with the library's RFC 9106 "low memory" profile defaults.
 _hasher = PasswordHasher()
@@ -216,7 +217,7 @@ def update_profile(user: User, changes: dict[str, Any]) -> User:
 def get_user(user_id: uuid.UUID) -> User:
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFound("No such user.")
+        raise UserNotFound("No such user.")
     return user
 
 

@@ -99,6 +99,20 @@ class GrantToSelf(Unprocessable):
     code, title = "grant_to_self", "Staff cannot give this to themselves"
 
 
+class PayloadTooLarge(ApiError):
+    """Raised by Werkzeug as a 413 for a body over ``MAX_CONTENT_LENGTH``; the class names
+    the code for the spec and its title."""
+
+    status, code, title = 413, "payload_too_large", "The request body is too large"
+
+
+class RateLimited(ApiError):
+    """Raised by Flask-Limiter as a 429 (``Retry-After`` says when to come back); the class
+    names the code for the spec and its title."""
+
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
 class DatabaseUnavailable(ApiError):
     """The database cannot be reached or answered a transient error (a restart, a lost
     connection, a deadlock broken by the server, no pooled connection free in time).
@@ -149,6 +163,8 @@ TITLES = {
         Gone,
         UnsupportedMediaType,
         ValidationFailed,
+        PayloadTooLarge,
+        RateLimited,
     )
 }
 

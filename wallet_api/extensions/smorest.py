@@ -1,4 +1,5 @@
-"""flask-smorest, subclassed once: problem+json errors, security docs, idempotency docs.
+"""flask-smorest, subclassed once: problem+json errors, security docs, idempotency docs,
+operation names and the problem codes each operation can answer.
 
 Routes import ``Api``/``Blueprint``/``Schema`` from ``wallet_api.extensions``, never from
 flask_smorest directly, so the rules below hold for every endpoint.
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import http
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
 from functools import partial, wraps
 from typing import Any, TypeVar
 
@@ -26,8 +28,15 @@ from wallet_api.extensions.problems import (
     PROBLEM_MIMETYPE,
     TITLES,
     ApiError,
+    DatabaseUnavailable,
+    Forbidden,
+    JsonTooDeep,
     MalformedJson,
+    PayloadTooLarge,
     ProblemSchema,
+    TokenExpired,
+    TokenInvalid,
+    TokenMissing,
     UnsupportedMediaType,
     ValidationFailed,
     problem_response,
@@ -187,8 +196,78 @@ class Parser(FlaskParser):
 MoreErrors = Callable[..., Mapping[str, Any]]
 
 
+Problems = Iterable[type[ApiError]]
+
+# What every JSON body can be refused for, before the route's own rules.
+BODY_PROBLEMS: tuple[type[ApiError], ...] = (
+    MalformedJson,
+    JsonTooDeep,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+
+
+def with_problems(func: F, problems: Problems) -> F:
+    """Record on ``func`` the problems it can answer, by status, for the spec."""
+    func._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
+    by_status = func._apidoc.setdefault("problems", {})  # type: ignore[attr-defined]
+    for problem in problems:
+        by_status.setdefault(problem.status, {}).setdefault(problem.code, problem.title)
+    return func
+
+
+def _problems_doc(doc: dict[str, Any], doc_info: Mapping[str, Any], *, spec: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+    """Each error status as a problem+json response listing its ``code``s.
+
+    ``x-problem-codes`` is the list for machines; the description says the same for people.
+    """
+    responses = doc.setdefault("responses", {})
+    for status, codes in sorted(doc_info.get("problems", {}).items()):
+        listed = "\n".join(f"- `{code}`: {title}" for code, title in sorted(codes.items()))
+        phrase = http.HTTPStatus(status).phrase
+        response: dict[str, Any] = {
+            "description": f"{phrase}, with one of these codes:\n\n{listed}",
+            "schema": ProblemSchema,
+        }
+        prepare_response(response, spec, PROBLEM_MIMETYPE)
+        response["x-problem-codes"] = sorted(codes)
+        responses[status] = response
+    # By status, "default" last: flask-smorest's ``arguments`` put its 422 first.
+    doc["responses"] = dict(sorted(responses.items(), key=lambda item: str(item[0])))
+    return doc
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(_problems_doc)
+
+    def route(  # type: ignore[no-untyped-def,override]
+        self, rule, *, operations: Mapping[str, str], parameters=None, tags=None, **options
+    ):
+        """As flask-smorest's, with each method's ``operationId``, which generated clients
+        name their functions after: ``operations={"get": "list_blends", "post": "create_blend"}``.
+
+        Every method of the view must be named (a view registered without names fails at
+        import): names say what an operation does, which ``post_v1_blends`` does not.
+        """
+
+        def decorator(view):  # type: ignore[no-untyped-def]
+            methods = getattr(view, "methods", None) or options.get("methods", ("GET",))
+            methods = {method.lower() for method in methods} - {"head", "options"}
+            if methods != set(operations):
+                raise TypeError(f"{rule}: name each method of {view.__name__} in operations")
+            endpoint = options.pop("endpoint", None)
+            self.add_url_rule(rule, endpoint, view, parameters=parameters, tags=tags, **options)
+            docs = self._docs[self._endpoints[-1]]
+            for method, name in operations.items():
+                docs[method].setdefault("manual_doc", {})["operationId"] = name
+            return view
+
+        return decorator
 
     def arguments(  # type: ignore[no-untyped-def,override]
         self,
@@ -217,7 +296,7 @@ class Blueprint(flask_smorest.Blueprint):
             schema = schema()
         decorator = super().arguments(schema, location=location, required=required, **kwargs)
         if location != "json":
-            return decorator
+            return lambda func: with_problems(decorator(func), [ValidationFailed])
 
         def wrap(func: F) -> F:
             inner = decorator(func)
@@ -238,7 +317,8 @@ class Blueprint(flask_smorest.Blueprint):
                     errors = merge_errors(refused.errors, dict(more))
                     raise ValidationFailed(FIELDS_INVALID, errors=errors) from None
 
-            return self.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")(wrapper)  # type: ignore[return-value]
+            refusals = (BodyRequired, *BODY_PROBLEMS) if required else BODY_PROBLEMS
+            return with_problems(wrapper, refusals)  # type: ignore[return-value]
 
         return wrap
 
@@ -248,7 +328,16 @@ class Blueprint(flask_smorest.Blueprint):
         Roles: ``customer`` (any signed-in person), ``staff``, ``admin``, ``device`` (a
         store scanner). Documents the security scheme and the 401/403 answers.
         """
+        # The domains that load principals own their revocation errors (extensions/auth.py
+        # does not import them either); errors modules import nothing of ours but problems.
+        from wallet_api.auth.errors import AccessTokenRevoked
         from wallet_api.extensions.auth import authenticate
+        from wallet_api.stores.errors import DeviceRevoked
+
+        revoked = [DeviceRevoked] if "device" in roles else []
+        if set(roles) - {"device"}:
+            revoked.append(AccessTokenRevoked)
+        problems = [TokenMissing, TokenInvalid, TokenExpired, *revoked, Forbidden]
 
         def decorator(func: F) -> F:
             @wraps(func)
@@ -257,9 +346,8 @@ class Blueprint(flask_smorest.Blueprint):
                 return func(*args, **kwargs)
 
             wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
-            wrapper = self.alt_response(401, response="UNAUTHORIZED")(wrapper)
-            wrapper = self.alt_response(403, response="FORBIDDEN")(wrapper)
-            return wrapper  # type: ignore[return-value]
+            # The principal is read from the database on every request.
+            return with_problems(wrapper, [*problems, DatabaseUnavailable])
 
         return decorator
 
@@ -269,7 +357,11 @@ class Blueprint(flask_smorest.Blueprint):
         ``@blp.idempotent(calls_out=True)``: the view calls another service before it
         writes and claims the key itself (``extensions/idempotency.py``).
         """
-        from wallet_api.extensions.idempotency import idempotent
+        from wallet_api.extensions.idempotency import (
+            IdempotencyKeyMissing,
+            IdempotencyKeyReused,
+            idempotent,
+        )
 
         if func is None:
             return partial(self.idempotent, calls_out=calls_out)
@@ -286,16 +378,10 @@ class Blueprint(flask_smorest.Blueprint):
                 }
             ]
         )(wrapper)
-        wrapper = self.alt_response(400, response="BAD_REQUEST")(wrapper)
-        wrapper = self.alt_response(422, response="UNPROCESSABLE_ENTITY")(wrapper)
-        return wrapper  # type: ignore[return-value]
+        return with_problems(wrapper, [IdempotencyKeyMissing, IdempotencyKeyReused])
 
-    def problems(self, *statuses: int) -> Callable[[F], F]:
-        """Document the error statuses an operation can answer besides success."""
-
-        def decorator(func: F) -> F:
-            for status in statuses:
-                func = self.alt_response(status, response=http.HTTPStatus(status).name)(func)
-            return func
-
-        return decorator
+    @staticmethod
+    def problems(*problems: type[ApiError]) -> Callable[[F], F]:
+        """Document the problems an operation answers besides those of ``auth``,
+        ``idempotent`` and ``arguments``: the errors its services raise."""
+        return partial(with_problems, problems=problems)  # type: ignore[return-value]

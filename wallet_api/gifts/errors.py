@@ -53,3 +53,8 @@ class GiftIsCredit(Conflict):
 
 class GiftAlreadyThanked(Conflict):
     code, title = "gift_already_thanked", "You already said thanks for this gift"
+
+
+# Why a gift is no longer pending (service._state_error): it cannot be accepted, declined,
+# claimed or redeemed any more. ``Conflict``: it changed while this request looked at it.
+NOT_PENDING = (GiftRedeemed, GiftAccepted, GiftDeclined, GiftExpired, GiftClaimedAway, Conflict)

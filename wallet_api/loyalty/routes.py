@@ -1,11 +1,25 @@
 import click
 from flask.views import MethodView
 
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.clock import utcnow
 from wallet_api.extensions import Blueprint, db, writes_on_read
 from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.pagination import CursorArgs, keyset_page, page_of
+from wallet_api.extensions.problems import GrantToSelf
+from wallet_api.ledger.errors import BalanceLimitExceeded, InsufficientPoints
 from wallet_api.loyalty import rules, service
+from wallet_api.loyalty.errors import (
+    GoodwillLimitExceeded,
+    GoodwillToSelf,
+    OfferNotFound,
+    OfferParityViolation,
+    ProductUnknown,
+    RewardCodeNotFound,
+    RewardNameTaken,
+    RewardNotFound,
+    SwitcherBonusAlreadyGranted,
+)
 from wallet_api.loyalty.models import Offer, Reward, RewardCode
 from wallet_api.loyalty.schemas import (
     GoodwillRequestSchema,
@@ -22,6 +36,7 @@ from wallet_api.loyalty.schemas import (
     SwitcherBonusSchema,
 )
 from wallet_api.stores import charges as store_charges
+from wallet_api.stores.errors import ChargeNotFound, CodeAlreadyUsed, CodeExpired
 
 blp = Blueprint(
     "loyalty",
@@ -37,99 +52,133 @@ def _install_rules(state):  # type: ignore[no-untyped-def]
     rules.install(state.app.config)
 
 
-@blp.route("/loyalty")
+@blp.route("/loyalty", operations={"get": "get_loyalty_status"})
 class Loyalty(MethodView):
     @writes_on_read  # the tier is evaluated on the way and may change
     @blp.auth("customer")
     @blp.response(200, LoyaltyStatusSchema)
     def get(self):
-        """My points, tier, progress to the next tier and how long my tier is protected"""
+        """My points, tier, progress to the next tier and how long my tier is protected
+
+        Any signed-in person, their own status only. Going up is immediate; going down is
+        protected for a while (`protected_until`), then one level at a time.
+        """
         return service.loyalty_status(current_principal().id)
 
 
-@blp.route("/loyalty/rewards")
+@blp.route("/loyalty/rewards", operations={"get": "list_rewards", "post": "create_reward"})
 class Rewards(MethodView):
     @blp.auth("customer")
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(RewardSchema))
     def get(self, args):
-        """The rewards catalog and what each costs in points"""
+        """The rewards catalog and what each costs in points
+
+        Any signed-in person: the rewards on offer now; page with the cursor.
+        """
         return keyset_page(service.rewards_query(), [Reward.created_at, Reward.id], **args)
 
     @blp.auth("admin")
     @blp.arguments(RewardSchema)
     @blp.response(201, RewardSchema)
-    @blp.problems(409)
+    @blp.problems(RewardNameTaken, ProductUnknown)
     def post(self, data):
-        """Add a reward to the catalog (admin)"""
+        """Add a reward to the catalog (admin)
+
+        Admins only. The name must be unused; a reward for a drink names a product on
+        the menu.
+        """
         return service.create_reward(data)
 
 
-@blp.route("/loyalty/rewards/<uuid:reward_id>")
+@blp.route("/loyalty/rewards/<uuid:reward_id>", operations={"patch": "update_reward"})
 class RewardById(MethodView):
     @blp.auth("admin")
     @blp.arguments(RewardPatchSchema)
     @blp.response(200, RewardSchema)
-    @blp.problems(404, 409)
+    @blp.problems(RewardNotFound, RewardNameTaken, ProductUnknown)
     def patch(self, data, reward_id):
-        """Change or retire a reward (admin); codes already bought keep working"""
+        """Change or retire a reward (admin); codes already bought keep working
+
+        Admins only. Fields left out stay as they are.
+        """
         return service.update_reward(reward_id, data)
 
 
-@blp.route("/loyalty/rewards/<uuid:reward_id>/redeem")
+@blp.route("/loyalty/rewards/<uuid:reward_id>/redeem", operations={"post": "redeem_reward"})
 class RedeemReward(MethodView):
     @blp.auth("customer")
     @blp.idempotent
     @blp.response(201, IssuedRewardCodeSchema)
-    @blp.problems(402, 404)
+    @blp.problems(RewardNotFound, InsufficientPoints)
     def post(self, reward_id):
-        """Spend points on a reward: a single-use code to show at the till"""
+        """Spend points on a reward: a single-use code to show at the till
+
+        Any signed-in person, with their own points. The code is shown in this answer
+        only (a lost one can be replaced); it expires unused after a while.
+        """
         return service.redeem_reward(current_principal().id, reward_id)
 
 
-@blp.route("/loyalty/reward-codes")
+@blp.route("/loyalty/reward-codes", operations={"get": "list_reward_codes"})
 class RewardCodes(MethodView):
     @blp.auth("customer")
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(RewardCodeSchema))
     def get(self, args):
-        """My reward codes, newest first (the codes themselves are never shown again)"""
+        """My reward codes, newest first (the codes themselves are never shown again)
+
+        Any signed-in person, their own codes only: bought with points or given as
+        goodwill, with whether each is live, used or expired.
+        """
         query = service.reward_codes_query(current_principal().id)
         return keyset_page(query, [RewardCode.created_at, RewardCode.id], **args)
 
 
-@blp.route("/loyalty/reward-codes/<uuid:code_id>/code")
+@blp.route("/loyalty/reward-codes/<uuid:code_id>/code", operations={"post": "reissue_reward_code"})
 class RevealRewardCode(MethodView):
     @blp.auth("customer")
     @blp.response(200, IssuedRewardCodeSchema)
-    @blp.problems(404, 409, 410)
+    @blp.problems(RewardCodeNotFound, CodeAlreadyUsed, CodeExpired)
     def post(self, code_id):
-        """A fresh code for one of my unused rewards (the previous code stops working)"""
+        """A fresh code for one of my unused rewards (the previous code stops working)
+
+        Its owner only, while the reward is unused and unexpired. This is also how a
+        reward given as goodwill reaches the customer.
+        """
         return service.reveal_code(current_principal().id, code_id)
 
 
-@blp.route("/loyalty/switcher-bonus")
+@blp.route("/loyalty/switcher-bonus", operations={"post": "grant_switcher_bonus"})
 class SwitcherBonus(MethodView):
     @blp.auth("staff", "admin")
     @blp.idempotent
     @blp.arguments(SwitcherBonusRequestSchema)
     @blp.response(201, SwitcherBonusSchema)
-    @blp.problems(404, 409)
+    @blp.problems(UserNotFound, GrantToSelf, SwitcherBonusAlreadyGranted)
     def post(self, data):
-        """Welcome points for a customer who shows another chain's card (once, ever)"""
+        """Welcome points for a customer who shows another chain's card (once, ever)
+
+        Staff and admins, for a customer other than themselves. Each customer gets it
+        once in their life, whichever chain's card they show.
+        """
         return service.grant_switcher_bonus(
             data["user_id"], chain_name=data["chain_name"], staff=current_principal().user
         )
 
 
-@blp.route("/offers")
+@blp.route("/offers", operations={"get": "list_offers", "post": "create_offer"})
 class Offers(MethodView):
     @writes_on_read  # eligibility evaluates the tier, which may change
     @blp.auth("customer")
     @blp.arguments(OfferListArgsSchema, location="query")
     @blp.response(200, page_of(OfferSchema))
     def get(self, args):
-        """The offers I can use now (never fewer than a new customer gets)"""
+        """The offers I can use now (never fewer than a new customer gets)
+
+        Any signed-in person: the offers for their tier (optionally at one store), never
+        fewer than a brand-new customer would see; page with the cursor.
+        """
         user_id, at = current_principal().id, utcnow()
         tier = service.current_tier(user_id, at)
         query = service.eligible_offers_query(user_id, tier, at, store_id=args.pop("store_id"))
@@ -138,31 +187,50 @@ class Offers(MethodView):
     @blp.auth("admin")
     @blp.arguments(OfferCreateSchema)
     @blp.response(201, OfferSchema)
-    @blp.problems(422)
+    @blp.problems(OfferParityViolation, ProductUnknown)
     def post(self, data):
-        """Create an offer (admin); an offer cannot be restricted to new customers"""
+        """Create an offer (admin); an offer cannot be restricted to new customers
+
+        Admins only. Existing customers always get what new ones get
+        (`offer_parity_violation` otherwise).
+        """
         return service.create_offer(data, created_by=current_principal().id)
 
 
-@blp.route("/offers/<uuid:offer_id>")
+@blp.route("/offers/<uuid:offer_id>", operations={"delete": "end_offer"})
 class OfferById(MethodView):
     @blp.auth("admin")
     @blp.response(204)
-    @blp.problems(404)
+    @blp.problems(OfferNotFound)
     def delete(self, offer_id):
-        """End an offer now (admin); receipts that show it keep it"""
+        """End an offer now (admin); receipts that show it keep it
+
+        Admins only. Charges from now on no longer apply it.
+        """
         service.end_offer(offer_id, ended_by=current_principal().id)
 
 
-@blp.route("/goodwill")
+@blp.route("/goodwill", operations={"post": "give_goodwill"})
 class GoodwillGrants(MethodView):
     @blp.auth("staff", "admin")
     @blp.idempotent
     @blp.arguments(GoodwillRequestSchema)
     @blp.response(201, GoodwillSchema)
-    @blp.problems(404, 422)
+    @blp.problems(
+        UserNotFound,
+        ChargeNotFound,
+        RewardNotFound,
+        GoodwillToSelf,
+        GoodwillLimitExceeded,
+        BalanceLimitExceeded,
+    )
     def post(self, data):
-        """Make it right: credit money or a reward with a reason and a personal message"""
+        """Make it right: credit money or a reward with a reason and a personal message
+
+        Staff and admins, for a customer other than themselves, up to a daily goodwill
+        limit; a charge named must be of a store the staff member works at. The customer
+        finds the message in their inbox; recorded in the audit log.
+        """
         principal, charge = current_principal(), None
         if data["charge_id"] is not None:
             # 404 unless the charge is of a store this staff member works at (or an admin).

@@ -1,33 +1,36 @@
 from flask.views import MethodView
 
 from wallet_api.extensions import Blueprint
-from wallet_api.extensions.problems import problem_response
 from wallet_api.ops import service
+from wallet_api.ops.errors import NotReady
 from wallet_api.ops.schemas import HealthSchema, ReadySchema
 
 blp = Blueprint("ops", __name__, description="Liveness and readiness")
 
 
-@blp.route("/health")
+@blp.route("/health", operations={"get": "check_health"})
 class Health(MethodView):
     @blp.response(200, HealthSchema)
     def get(self):
-        """Liveness: the process answers"""
+        """Liveness: the process answers
+
+        Anyone may call it. It touches neither the database nor Redis: a load balancer
+        restarts a process that does not answer it.
+        """
         return {"status": "ok"}
 
 
-@blp.route("/ready")
+@blp.route("/ready", operations={"get": "check_readiness"})
 class Ready(MethodView):
     @blp.response(200, ReadySchema)
-    @blp.problems(503)
+    @blp.problems(NotReady)
     def get(self):
-        """Readiness: database reachable and migrations at head (Redis reported, not required)"""
+        """Readiness: database reachable and migrations at head (Redis reported, not required)
+
+        Anyone may call it. A load balancer sends traffic only to a process that answers
+        200; until then it answers 503 `not_ready`, saying what is missing.
+        """
         state = service.readiness()
         if not state["ready"]:
-            return problem_response(
-                503,
-                "not_ready",
-                "Not ready",
-                f"database {state['database']}, migrations {state['migrations']}",
-            )
+            raise NotReady(f"database {state['database']}, migrations {state['migrations']}")
         return state

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from flask import Response
 
 from wallet_api.extensions import Blueprint
+from wallet_api.extensions.problems import ApiError
 from wallet_api.paycodes.schemas import QrArgsSchema
 from wallet_api.paycodes.service import render_qr
 
@@ -15,12 +16,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 _BINARY = {"type": "string", "format": "binary"}
 
 
-def qr_endpoint(blp: Blueprint, what: str) -> Callable[[F], F]:
-    """``?format=png|svg`` in, the image out (documented as both), 404/409/410 otherwise."""
+def qr_endpoint(blp: Blueprint, what: str, *problems: type[ApiError]) -> Callable[[F], F]:
+    """``?format=png|svg`` in, the image out (documented as both), ``problems`` otherwise."""
     description = f"{what}: PNG by default, SVG with ?format=svg"
 
     def decorator(func: F) -> F:
-        func = blp.problems(404, 409, 410)(func)
+        func = blp.problems(*problems)(func)
         func = blp.alt_response(
             200, schema=_BINARY, content_type="image/svg+xml", description=description
         )(func)

@@ -1,8 +1,16 @@
 from flask.views import MethodView
 
+from wallet_api.auth.errors import UserNotFound
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
+from wallet_api.ledger.errors import AccountClosed, BalanceLimitExceeded, InsufficientFunds
+from wallet_api.social.errors import NotAFriend
 from wallet_api.transfers import service
+from wallet_api.transfers.errors import (
+    DailyTransferLimitExceeded,
+    TransferNotFound,
+    TransferToSelf,
+)
 from wallet_api.transfers.schemas import TransferCreateSchema, TransferSchema
 
 blp = Blueprint(
@@ -10,13 +18,21 @@ blp = Blueprint(
 )
 
 
-@blp.route("")
+@blp.route("", operations={"post": "send_credit"})
 class Transfers(MethodView):
     @blp.auth("customer")
     @blp.idempotent
     @blp.arguments(TransferCreateSchema)
     @blp.response(201, TransferSchema)
-    @blp.problems(402, 404, 409)
+    @blp.problems(
+        InsufficientFunds,
+        UserNotFound,
+        NotAFriend,
+        TransferToSelf,
+        DailyTransferLimitExceeded,
+        BalanceLimitExceeded,
+        AccountClosed,
+    )
     @blp.doc(
         description="`to` must be a friend (anyone else: 422 `not_a_friend`). At most "
         "`WALLET_DAILY_TRANSFER_LIMIT` cents in any 24 hours (rolling window)."
@@ -26,11 +42,14 @@ class Transfers(MethodView):
         return service.send_credit(current_principal().user, **data)
 
 
-@blp.route("/<uuid:transfer_id>")
+@blp.route("/<uuid:transfer_id>", operations={"get": "get_transfer"})
 class TransferById(MethodView):
     @blp.auth("customer")
     @blp.response(200, TransferSchema)
-    @blp.problems(404)
+    @blp.problems(TransferNotFound)
     def get(self, transfer_id):
-        """A transfer I sent or received"""
+        """A transfer I sent or received
+
+        Its sender or recipient only (anyone else: 404); each sees the other party.
+        """
         return service.get_transfer(current_principal().user, transfer_id)
