@@ -74,6 +74,9 @@ def configure_logging(app: Flask) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(app.config["WALLET_LOG_LEVEL"])
+    # The development server's request lines hold the raw path, a gift link's claim token
+    # among them; the access line replaces them. Its warnings and errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Flask gives its logger a handler of its own when it sees none: lines would repeat.
     app.logger.removeHandler(default_handler)
     signals.request_started.connect(_start_clock, app)
