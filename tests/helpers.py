@@ -123,6 +123,8 @@ def problem(response: TestResponse, status: int, code: str) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"]
     assert body["type"].endswith(code)
+    # The id of the request's log lines, for the client to quote (see wallet_api/logs.py).
+    assert body["request_id"] == response.headers["X-Request-ID"], body
     return body
 
 

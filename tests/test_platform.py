@@ -50,6 +50,12 @@ def test_unexpected_errors_show_no_internals(app, client, monkeypatch, caplog):
     # InternalServerError wrapped around it.
     logged = [r for r in caplog.records if r.getMessage() == "unhandled error"]
     assert [type(r.exc_info[1]) for r in logged] == [RuntimeError]
+    # Under the request's id, which the client has to quote; and the 500 has its access line.
+    request_id = response.headers["X-Request-ID"]
+    assert body["request_id"] == request_id
+    assert [r.request_id for r in logged] == [request_id]
+    (access,) = [r for r in caplog.records if r.name == "wallet_api.access"]
+    assert (access.route, access.status, access.request_id) == ("/ready", 500, request_id)
 
 
 def test_committed_openapi_spec_is_current(client):

@@ -88,6 +88,7 @@ def test_strangers_and_unknown_ids_look_the_same(api, app, friends):
     fund(app, eve, 1_000)
     stranger = problem(_send(api, anna, eve.id, 100), 422, "not_a_friend")
     nobody = problem(_send(api, anna, str(uuid.uuid4()), 100), 422, "not_a_friend")
+    assert stranger.pop("request_id") != nobody.pop("request_id")  # two requests
     assert stranger == nobody
     assert "balance" not in stranger
     problem(_send(api, anna, eve.handle, 100), 422, "not_a_friend")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from wallet_api.extensions.database import mark_read_only, view_may_write
 from wallet_api.extensions.docs import docs
 from wallet_api.extensions.jsonbody import JSONProvider
 from wallet_api.extensions.problems import ApiError, DatabaseUnavailable, render_api_error
+from wallet_api.logs import configure_logging
 
 # Each domain package registers its blueprint(s) in ``register(api)``.
 DOMAINS = (
@@ -73,7 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     if overrides:
         app.config.update(overrides)
-    logging.basicConfig(level=logging.INFO)
+    configure_logging(app)
     proxies = app.config["WALLET_TRUSTED_PROXIES"]
     if proxies:
         # Rate limits and audit records key on the client's address, which only the

@@ -102,6 +102,9 @@ class Settings:
     # How many proxies (load balancers) in front of the app set X-Forwarded-For/-Proto. 0
     # trusts none: the client address is the socket's, and a forged header changes nothing.
     trusted_proxies: int = 0
+    # Log lines as JSON (one object a line, for a log collector) or as text for people.
+    log_format: str = "text"
+    log_level: str = "INFO"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -127,6 +130,12 @@ class Settings:
                 "WALLET_PAYMENT_PROVIDER=stripe needs WALLET_STRIPE_SECRET_KEY and "
                 "WALLET_STRIPE_WEBHOOK_SECRET"
             )
+        log_format = _env("LOG_FORMAT", "json" if env == "production" else "text")
+        if log_format not in ("json", "text"):
+            raise ConfigError("WALLET_LOG_FORMAT must be json or text")
+        log_level = (_env("LOG_LEVEL", "INFO") or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError("WALLET_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'wallet.sqlite3'}"
         return cls(
             env=env,
@@ -156,6 +165,8 @@ class Settings:
             stripe_timeout_seconds=_env_positive_int("STRIPE_TIMEOUT_SECONDS", 5),
             public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:5000") or "",
             trusted_proxies=_env_int("TRUSTED_PROXIES", 0),
+            log_format=log_format,
+            log_level=log_level,
         )
 
     def to_flask(self) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from flask import Response
 
+from wallet_api.logs import current_request_id
+
 PROBLEM_MIMETYPE = "application/problem+json"
 
 
@@ -190,6 +192,9 @@ def problem_response(
         "detail": detail or title,
         "code": code,
     }
+    if (request_id := current_request_id()) is not None:
+        # The id of the request's log lines: a client quotes it, support finds them.
+        body["request_id"] = request_id
     if errors:
         body["errors"] = errors
     if extra:
@@ -225,3 +230,9 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String(required=True)
     code = ma.fields.String(required=True, metadata={"description": "Stable machine code"})
     errors = ma.fields.Dict(metadata={"description": "Validation errors by field"})
+    request_id = ma.fields.String(
+        metadata={
+            "description": "The request's id, as in the X-Request-ID response header and "
+            "in the service's log lines: quote it when reporting a problem"
+        }
+    )
