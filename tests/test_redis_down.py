@@ -88,10 +88,12 @@ def test_with_redis_down_tills_and_sign_ins_work_and_limits_hold_in_memory(api, 
 def test_the_limits_go_back_to_redis_when_it_answers_again(app, tmp_path):
     from wallet_api.extensions import limiter
 
-    assert TEST_REDIS_URL is not None
-    limiter.reset()  # the test Redis holds no counters now: any that appear are the worker's
-    direct = redis.Redis.from_url(TEST_REDIS_URL)
-    with redis_switch(TEST_REDIS_URL) as switch:
+    # The Redis database the app fixture gave this test process (one per xdist worker), whose
+    # counters limiter.reset() clears: any that appear after it are the gunicorn worker's.
+    url = os.environ["WALLET_REDIS_URL"]
+    limiter.reset()
+    direct = redis.Redis.from_url(url)
+    with redis_switch(url) as switch:
         env = {**os.environ, "WALLET_REDIS_URL": switch.url}
         with gunicorn(env, tmp_path / "gunicorn.log", workers=1) as server:
             port = server.port
