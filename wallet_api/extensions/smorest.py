@@ -80,14 +80,9 @@ class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
     def _register_responses(self) -> None:
-        # Same components as flask-smorest registers, documented as problem+json, which is
-        # what handle_http_exception and the ApiError handler actually send.
-        for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
-            if not (100 <= status < 200) and status not in (204, 304):
-                response["schema"] = self.ERROR_SCHEMA
-            prepare_response(response, self.spec, PROBLEM_MIMETYPE)
-            self.spec.components.response(status.name, response, lazy=True)
+        # flask-smorest registers a component per HTTP status; our operations document
+        # each error status inline with its problem codes (``problems``), so only the
+        # catch-all ``default`` answer remains, documented as the problem+json we send.
         response = {"description": "Error", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_MIMETYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
