@@ -1,3 +1,4 @@
+from wallet_api.extensions.problems import AccessTokenRevoked as AccessTokenRevoked
 from wallet_api.extensions.problems import Conflict, NotFound, Unauthorized
 
 
@@ -11,12 +12,6 @@ class RefreshTokenInvalid(Unauthorized):
 
 class RefreshTokenReused(Unauthorized):
     code, title = "refresh_token_reused", "The refresh token was already used"
-
-
-class AccessTokenRevoked(Unauthorized):
-    """The access token's login was signed out (logout, or a reused refresh token)."""
-
-    code, title = "token_revoked", "This login was signed out"
 
 
 class EmailTaken(Conflict):

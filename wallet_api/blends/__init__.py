@@ -2,6 +2,11 @@
 
 
 def register(api):  # type: ignore[no-untyped-def]
+    from wallet_api.blends import service
     from wallet_api.blends.routes import blp
+    from wallet_api.catalog.service import register_line_pricer
 
+    # Blends build on the catalog: the catalog prices an order line naming a blend by
+    # asking the blends domain, which registers itself here rather than being imported.
+    register_line_pricer("blend_id", service.price_blend_line)
     api.register_blueprint(blp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -188,24 +188,42 @@ def price_product(product_id: uuid.UUID, size: Size | str, quantity: int = 1) ->
     )
 
 
+class LinePricer(Protocol):
+    def __call__(
+        self, item_id: uuid.UUID, size: str | None, quantity: int, /, *, viewer_id: uuid.UUID | None
+    ) -> PricedLine: ...
+
+
+# Order lines of items the catalog does not own (a blend: ``blend_id``) are priced by the
+# domain that owns them, which builds on the catalog and registers its pricer here when the
+# app is made; so the catalog never imports it. Keyed by the line's id field.
+_line_pricers: dict[str, LinePricer] = {}
+
+
+def register_line_pricer(id_field: str, pricer: LinePricer) -> None:
+    """Price every order line that names ``id_field`` (e.g. ``blend_id``) with ``pricer``."""
+    existing = _line_pricers.get(id_field)
+    if existing is not None and existing is not pricer:
+        raise ValueError(f"order lines with {id_field!r} are priced by {existing!r} already")
+    _line_pricers[id_field] = pricer
+
+
 def price_lines(
     lines: Iterable[Mapping[str, Any]], *, viewer_id: uuid.UUID | None
 ) -> list[PricedLine]:
     """Price order lines (``OrderLineSchema``) at today's menu prices.
 
-    Blends are priced by the blends domain (their own composition; a line without a size
-    takes the blend's own), standard drinks here. ``viewer_id`` is who orders: a blend they
-    may not see is refused like an unknown one.
+    Menu products are priced here; other items by their registered pricer (blends: their
+    own composition, and a line without a size takes the blend's own). ``viewer_id`` is who
+    orders: an item they may not see is refused like an unknown one.
     """
-    from wallet_api.blends.service import price_blend_line  # blends build on the catalog
-
     priced: list[PricedLine] = []
     for line in lines:
         quantity = line.get("quantity", 1)
-        if line.get("blend_id") is not None:
-            priced.append(
-                price_blend_line(line["blend_id"], line.get("size"), quantity, viewer_id=viewer_id)
-            )
+        owned = next((f for f in _line_pricers if line.get(f) is not None), None)
+        if owned is not None:
+            pricer = _line_pricers[owned]
+            priced.append(pricer(line[owned], line.get("size"), quantity, viewer_id=viewer_id))
         else:
             priced.append(price_product(line["product_id"], line["size"], quantity))
     return priced

@@ -67,6 +67,20 @@ class TokenExpired(Unauthorized):
     code, title = "token_expired", "The token has expired"
 
 
+# Revocations are raised by the domains that load principals (auth for people, stores for
+# scanner devices) but are defined here, with the other token problems, because every
+# authenticated operation documents them (``Blueprint.auth``) and extensions import no
+# domain.
+class AccessTokenRevoked(Unauthorized):
+    """The access token's login was signed out (logout, or a reused refresh token)."""
+
+    code, title = "token_revoked", "This login was signed out"
+
+
+class DeviceRevoked(Unauthorized):
+    code, title = "device_revoked", "This device was revoked"
+
+
 class Forbidden(ApiError):
     status, code, title = 403, "forbidden", "Not allowed"
 

@@ -27,8 +27,10 @@ from wallet_api.extensions.problems import (
     HTTP_STATUS_CODES,
     PROBLEM_MIMETYPE,
     TITLES,
+    AccessTokenRevoked,
     ApiError,
     DatabaseUnavailable,
+    DeviceRevoked,
     Forbidden,
     JsonTooDeep,
     MalformedJson,
@@ -323,11 +325,7 @@ class Blueprint(flask_smorest.Blueprint):
         Roles: ``customer`` (any signed-in person), ``staff``, ``admin``, ``device`` (a
         store scanner). Documents the security scheme and the 401/403 answers.
         """
-        # The domains that load principals own their revocation errors (extensions/auth.py
-        # does not import them either); errors modules import nothing of ours but problems.
-        from wallet_api.auth.errors import AccessTokenRevoked
         from wallet_api.extensions.auth import authenticate
-        from wallet_api.stores.errors import DeviceRevoked
 
         revoked = [DeviceRevoked] if "device" in roles else []
         if set(roles) - {"device"}:

@@ -6,6 +6,7 @@ from wallet_api.extensions.problems import (
     Unauthorized,
     Unprocessable,
 )
+from wallet_api.extensions.problems import DeviceRevoked as DeviceRevoked
 
 
 class StoreNotFound(NotFound):
@@ -34,10 +35,6 @@ class StoreRequired(Unprocessable):
 
 class InvalidDeviceCredentials(Unauthorized):
     code, title = "invalid_device_credentials", "Device id or secret is wrong"
-
-
-class DeviceRevoked(Unauthorized):
-    code, title = "device_revoked", "This device was revoked"
 
 
 class RefundExceedsCharge(Unprocessable):
