@@ -38,14 +38,29 @@ the cores idle; 8 workers keep both cores busy. The bare endpoint gets the same 
 
 The database (``--pg-url``, default ``bench_http``; the name must contain "bench") is
 wiped; Redis db 7 (``--redis-url``) holds the rate-limit counters.
+
+**Two checkouts in one run** (``--before /path/to/other/checkout``): the code before a change
+against this checkout's, side by side. Each version runs in its own Python (the checkout's
+``.venv``, or ``--before-python``): it migrates and seeds its own database with its own code
+(``--before-pg-url``, default ``--pg-url``'s name + ``_before``), its charge's statements are
+captured from its own real charge, and its own gunicorn serves it with the same settings.
+Only the closed-loop ``bare``, ``charge`` and ``raw SQL charge`` of each version run, in
+``--rounds`` rounds of alternating order (one scenario loaded at a time, the other servers
+idle), each pooled over its rounds; it prints charges/s, charge/bare and charge/raw SQL of
+both, and after/before:
+
+    .venv/bin/python bench/http_bench.py --before ../baseline --rounds 6   # ~9 minutes
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
+import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -57,6 +72,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -64,7 +81,7 @@ from bench import charge_sql, loadgen, seed  # noqa: E402
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/bench_http"
 REDIS_URL = "redis://127.0.0.1:6379/7"
-APP_PORT, BARE_PORT = 8731, 8732
+APP_PORT, BARE_PORT, BEFORE_PORT = 8731, 8732, 8733
 
 
 def loadavg() -> str:
@@ -109,14 +126,21 @@ class Server:
 
 
 def start_server(
-    app: str, port: int, workers: int, env: dict[str, str], chdir: Path, health: str
+    app: str,
+    port: int,
+    workers: int,
+    env: dict[str, str],
+    chdir: Path,
+    health: str,
+    python: Path = ROOT / ".venv" / "bin" / "python",
 ) -> Server:
-    """gunicorn serving ``app``; its log (the app logs every top-up) goes to a file."""
+    """gunicorn (``python``'s, so a checkout's own virtualenv) serving ``app``; its log (the
+    app logs every top-up) goes to a file."""
     log_path = Path(tempfile.gettempdir()) / f"bench_gunicorn_{port}.log"
     log = log_path.open("ab")
     process = subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            str(python.parent / "gunicorn"),
             *gunicorn_args(workers),
             "--bind",
             f"127.0.0.1:{port}",
@@ -302,37 +326,129 @@ def capture_templates(app, plan: seed.Plan, tills: list[seed.Till]) -> list[char
     return templates
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_HTTP_PG_URL", PG_URL))
-    parser.add_argument("--redis-url", default=REDIS_URL)
-    parser.add_argument("--workers", type=int, default=8, help="gunicorn workers (sync)")
-    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--threads", type=int, default=8, help="clients per process")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    parser.add_argument("--rate", type=float, default=20.0, help="fixed rate, operations/s")
-    parser.add_argument("--stores", type=int, default=50)
-    parser.add_argument("--gifts", type=int, default=80, help="drink gifts per client")
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=2,
-        help="closed-loop rounds of bare, charge and raw SQL (many and busy), order alternating",
-    )
-    parser.add_argument("--json", type=Path, help="write the results here")
-    args = parser.parse_args()
+@dataclass
+class Prepared:
+    """A seeded database and what the load generator needs to charge on it."""
 
-    clients = args.processes * args.threads
-    print(f"load average at start: {loadavg()}", flush=True)
-    app = seed.make_app(args.pg_url)
+    plan: seed.Plan
+    templates: list[charge_sql.Template]
+    busy_templates: list[charge_sql.Template]
+    code_batches: list[list[list[str]]]  # pay codes minted ahead, a batch per measurement
+
+
+def codes_per_client(args: argparse.Namespace) -> int:
+    return int(args.duration * 600 / (args.processes * args.threads)) + 50  # more than enough
+
+
+def prepare(app, args: argparse.Namespace, *, gifts: int, busy: bool, batches: int) -> Prepared:  # type: ignore[no-untyped-def]
+    """Wipe, migrate and seed ``app``'s database; capture a charge's statements per client.
+
+    The app's access log is off meanwhile: it would print every request of the seeding."""
+    logging.disable(logging.INFO)
+    try:
+        return _prepare(app, args, gifts=gifts, busy=busy, batches=batches)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _prepare(app, args: argparse.Namespace, *, gifts: int, busy: bool, batches: int) -> Prepared:  # type: ignore[no-untyped-def]
     seed.reset_database(app)
     started = time.monotonic()
-    plan = seed.seed(app, clients=clients, stores=args.stores, gifts_per_client=args.gifts)
+    clients = args.processes * args.threads
+    plan = seed.seed(app, clients=clients, stores=args.stores, gifts_per_client=gifts)
     print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
     templates = capture_templates(app, plan, plan.tills)
-    busy_templates = capture_templates(app, plan, plan.busy_tills)
+    busy_templates = capture_templates(app, plan, plan.busy_tills) if busy else []
     print("statements of one charge (captured at the driver):")
     print("  " + templates[0].describe().replace("\n", "\n  "), flush=True)
+    batches_minted = [
+        seed.mint_pay_codes(app, plan.payers, codes_per_client(args)) for _ in range(batches)
+    ]
+    return Prepared(plan, templates, busy_templates, batches_minted)
+
+
+class Measurements:
+    """The figures of a run; later rounds of a scenario pool into its first figure."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.results: list[loadgen.Result] = []
+        self.loads: dict[str, str] = {}
+
+    def measure(self, name: str, factory: Any, url: str, rate: float | None) -> loadgen.Result:
+        result = loadgen.run(
+            name,
+            factory,
+            url,
+            processes=self.args.processes,
+            threads=self.args.threads,
+            duration=self.args.duration,
+            rate=rate,
+        )
+        key, load = f"{name} {result.mode}", loadavg()
+        print(f"{result.line()}  load {load}", flush=True)
+        for sample in result.error_samples[:3]:
+            print(f"    error: {sample}")
+        earlier = next((r for r in self.results if (r.name, r.mode) == (name, result.mode)), None)
+        if earlier is None:
+            self.loads[key] = load
+            self.results.append(result)
+            return result
+        # A later round of the same scenario: one figure from all its rounds' requests.
+        earlier.latencies.extend(result.latencies)
+        earlier.seconds += result.seconds
+        earlier.errors += result.errors
+        earlier.error_samples.extend(result.error_samples)
+        self.loads[key] += f" / {load}"
+        return earlier
+
+    def rps(self, name: str) -> float:
+        return next(r for r in self.results if (r.name, r.mode) == (name, "closed loop")).rps
+
+    def p99(self, name: str) -> float:
+        return next(r for r in self.results if r.name == name and r.mode != "closed loop").pct(99)
+
+    def print_table(self) -> None:
+        args = self.args
+        print()
+        print(
+            f"gunicorn {' '.join(gunicorn_args(args.workers))}; {args.processes * args.threads} "
+            f"clients; {args.duration:g} s per measurement"
+        )
+        print("| scenario | mode | ops/s | p50 ms | p99 ms | p99.9 ms | n | errors | load avg |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        for r in self.results:
+            print(
+                f"| {r.name} | {r.mode} | {r.rps:.1f} | {r.pct(50):.1f} | {r.pct(99):.1f} | "
+                f"{r.pct(99.9):.1f} | {r.count} | {r.errors} | {self.loads[f'{r.name} {r.mode}']} |"
+            )
+        print()
+
+    def write_json(self, extra: dict[str, Any]) -> None:
+        if not self.args.json:
+            return
+        self.args.json.parent.mkdir(parents=True, exist_ok=True)
+        results = [{**r.as_dict(), "load": self.loads[f"{r.name} {r.mode}"]} for r in self.results]
+        self.args.json.write_text(
+            json.dumps({"results": results, "workers": self.args.workers, **extra}, indent=2)
+        )
+
+
+def run_rounds(m: Measurements, compared: list[tuple[str, Any, str]], rounds: int) -> None:
+    """Closed loop, in rounds of alternating order, so a load that drifts during the run tilts
+    no ratio. Each entry is (name, a function giving the scenario factory, server url): the
+    factory is made just before its measurement (fresh pay codes)."""
+    for round_index in range(rounds):
+        order = compared if round_index % 2 == 0 else compared[::-1]
+        for name, factory, url in order:
+            m.measure(name, factory(), url, None)
+
+
+def single_run(args: argparse.Namespace) -> None:
+    """This checkout: every scenario, closed loop and at the fixed rate."""
+    app = seed.make_app(args.pg_url)
+    ready = prepare(app, args, gifts=args.gifts, busy=True, batches=0)
+    plan, templates, busy_templates = ready.plan, ready.templates, ready.busy_templates
 
     dsn = args.pg_url.replace("postgresql+psycopg://", "postgresql://", 1)
     env = seed.server_env(args.pg_url, args.redis_url)
@@ -341,38 +457,8 @@ def main() -> None:
     bare_server = start_server(
         "bare_app:app", BARE_PORT, args.workers, env, ROOT / "bench", "/health"
     )
-    per_code = int(args.duration * 600 / clients) + 50  # more than a client can charge
-
-    results: list[loadgen.Result] = []
-    loads: dict[str, str] = {}
-
-    def measure(name: str, factory: Any, url: str, rate: float | None) -> loadgen.Result:
-        result = loadgen.run(
-            name,
-            factory,
-            url,
-            processes=args.processes,
-            threads=args.threads,
-            duration=args.duration,
-            rate=rate,
-        )
-        key, load = f"{name} {result.mode}", loadavg()
-        print(f"{result.line()}  load {load}", flush=True)
-        for sample in result.error_samples[:3]:
-            print(f"    error: {sample}")
-        earlier = next((r for r in results if (r.name, r.mode) == (name, result.mode)), None)
-        if earlier is None:
-            loads[key] = load
-            results.append(result)
-            return result
-        # A later round of the same scenario: one figure from all its rounds' requests.
-        earlier.latencies.extend(result.latencies)
-        earlier.seconds += result.seconds
-        earlier.errors += result.errors
-        earlier.error_samples.extend(result.error_samples)
-        loads[key] += f" / {load}"
-        return earlier
-
+    per_code = codes_per_client(args)
+    m = Measurements(args)
     gift_start = 0
     try:
         # Unmeasured: every worker imports what a charge needs and fills its pools.
@@ -410,16 +496,15 @@ def main() -> None:
             ("transfer", lambda: Transfer(plan)),
         ]
         for rate in (None, args.rate):
-            # Closed loop, the compared five run in rounds of alternating order, so a load
-            # that drifts during the run tilts no ratio (the fixed rate needs one round).
-            for round_index in range(args.rounds if rate is None else 1):
-                order = compared if round_index % 2 == 0 else compared[::-1]
-                for name, factory, url in order:
-                    measure(name, factory(), url, rate)
+            if rate is None:
+                run_rounds(m, compared, args.rounds)
+            else:  # the fixed rate needs one round
+                for name, factory, url in compared:
+                    m.measure(name, factory(), url, rate)
             for name, factory in others:
-                measure(name, factory, app_server.url, rate)
+                m.measure(name, factory, app_server.url, rate)
             half = args.gifts // 2
-            measure(
+            m.measure(
                 "gift redemption",
                 lambda s=gift_start, n=half: GiftRedemption(plan, s, n),
                 app_server.url,
@@ -430,56 +515,211 @@ def main() -> None:
         app_server.stop()
         bare_server.stop()
 
-    report(results, loads, args)
-
-
-def report(results: list[loadgen.Result], loads: dict[str, str], args: argparse.Namespace) -> None:
-    by = {(r.name, r.mode != "closed loop"): r for r in results}
-
-    def rps(name: str) -> float:
-        return by[(name, False)].rps
-
-    def p99(name: str) -> float:
-        return by[(name, True)].pct(99)
-
     ratios = {
-        "charge / bare (req/s)": rps("charge") / rps("bare"),
-        "charge / raw SQL charge (charges/s)": rps("charge") / rps("raw SQL charge"),
-        "busy store / many stores (charges/s)": rps("charge, busy store") / rps("charge"),
-        "raw SQL: busy / many": rps("raw SQL charge, busy store") / rps("raw SQL charge"),
-        "scan->charge requests/s / bare": 3 * rps("scan -> charge (3 requests)") / rps("bare"),
-        "charge p99 / bare p99 at the fixed rate": p99("charge") / p99("bare"),
-        "charge p99 / raw SQL p99 at the fixed rate": p99("charge") / p99("raw SQL charge"),
+        "charge / bare (req/s)": m.rps("charge") / m.rps("bare"),
+        "charge / raw SQL charge (charges/s)": m.rps("charge") / m.rps("raw SQL charge"),
+        "busy store / many stores (charges/s)": m.rps("charge, busy store") / m.rps("charge"),
+        "raw SQL: busy / many": m.rps("raw SQL charge, busy store") / m.rps("raw SQL charge"),
+        "scan->charge requests/s / bare": 3 * m.rps("scan -> charge (3 requests)") / m.rps("bare"),
+        "charge p99 / bare p99 at the fixed rate": m.p99("charge") / m.p99("bare"),
+        "charge p99 / raw SQL p99 at the fixed rate": m.p99("charge") / m.p99("raw SQL charge"),
     }
-    print()
-    print(
-        f"gunicorn {' '.join(gunicorn_args(args.workers))}; {args.processes * args.threads} "
-        f"clients; {args.duration:g} s per measurement; fixed rate {args.rate:g} operations/s"
-    )
-    print("| scenario | mode | ops/s | p50 ms | p99 ms | p99.9 ms | n | errors | load avg |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
-    for r in results:
-        print(
-            f"| {r.name} | {r.mode} | {r.rps:.1f} | {r.pct(50):.1f} | {r.pct(99):.1f} | "
-            f"{r.pct(99.9):.1f} | {r.count} | {r.errors} | {loads[f'{r.name} {r.mode}']} |"
-        )
-    print()
+    m.print_table()
+    print(f"fixed rate {args.rate:g} operations/s")
     for name, value in ratios.items():
         print(f"{name:<45} {value * 100:6.1f}%")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "results": [
-                        {**r.as_dict(), "load": loads[f"{r.name} {r.mode}"]} for r in results
-                    ],
-                    "ratios": ratios,
-                    "workers": args.workers,
-                },
-                indent=2,
-            )
+    m.write_json({"ratios": ratios})
+
+
+# --- two checkouts in one run -------------------------------------------------------------
+
+
+@dataclass
+class Version:
+    """A checkout under test: its own code, virtualenv, database and gunicorn."""
+
+    label: str  # "before" or "after"
+    root: Path
+    python: Path
+    pg_url: str
+    port: int
+    ready: Prepared | None = None
+    server: Server | None = None
+
+    @functools.cached_property
+    def commit(self) -> str:
+        found = subprocess.run(
+            ["git", "-C", str(self.root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
         )
+        return found.stdout.strip() or "?"
+
+    @property
+    def dsn(self) -> str:
+        return self.pg_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    def prepare(self, args: argparse.Namespace, batches: int) -> None:
+        """Seed its database with its own code and migrations, in its own Python: the schema
+        and the statements of a charge are that version's."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "prepared.pickle"
+            subprocess.run(
+                [
+                    str(self.python),
+                    str(Path(__file__).resolve()),
+                    *("--prepare-into", str(out), "--code-root", str(self.root)),
+                    *("--pg-url", self.pg_url, "--stores", str(args.stores)),
+                    *("--processes", str(args.processes), "--threads", str(args.threads)),
+                    *("--duration", str(args.duration), "--code-batches", str(batches)),
+                ],
+                check=True,
+            )
+            self.ready = pickle.loads(out.read_bytes())  # noqa: S301  (written just now, by us)
+
+    def start(self, args: argparse.Namespace) -> None:
+        env = seed.server_env(self.pg_url, args.redis_url)
+        self.server = start_server(
+            "wsgi:app", self.port, args.workers, env, self.root, "/health", self.python
+        )
+
+    def charge(self) -> Any:
+        """A factory for the charge scenario on the next batch of minted codes."""
+        assert self.ready is not None
+        return functools.partial(Charge, self.ready.plan, self.ready.code_batches.pop(), False)
+
+    def raw_charge(self) -> Any:
+        assert self.ready is not None
+        return functools.partial(
+            RawCharge, self.dsn, self.ready.templates, self.ready.code_batches.pop()
+        )
+
+
+def prepare_into(args: argparse.Namespace) -> None:
+    """The child of ``Version.prepare``: this process imports the app from ``--code-root``."""
+    sys.path.insert(0, str(args.code_root))  # before anything imports wallet_api
+    app = seed.make_app(args.pg_url)
+    ready = prepare(app, args, gifts=0, busy=False, batches=args.code_batches)
+    args.prepare_into.write_bytes(pickle.dumps(ready))
+
+
+def compare_run(args: argparse.Namespace) -> None:
+    """Two checkouts side by side: bare, charge and raw SQL charge of each, closed loop."""
+    before_url = make_url(args.pg_url)
+    before = Version(
+        "before",
+        args.before.resolve(),
+        args.before_python or args.before / ".venv" / "bin" / "python",
+        args.before_pg_url
+        or before_url.set(database=f"{before_url.database}_before").render_as_string(False),
+        BEFORE_PORT,
+    )
+    after = Version("after", ROOT, ROOT / ".venv" / "bin" / "python", args.pg_url, APP_PORT)
+    versions = [before, after]
+    for version in versions:
+        print(f"== {version.label}: {version.root} at {version.commit}", flush=True)
+        version.prepare(args, batches=1 + 2 * args.rounds)  # a warm-up, two a round
+
+    subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], check=True, capture_output=True)
+    env = seed.server_env(args.pg_url, args.redis_url)
+    bare_server = start_server(
+        "bare_app:app", BARE_PORT, args.workers, env, ROOT / "bench", "/health"
+    )
+    m = Measurements(args)
+    try:
+        for version in versions:
+            version.start(args)
+        for version in versions:  # unmeasured: every worker imports what a charge needs
+            assert version.server is not None
+            loadgen.run(
+                "warm-up",
+                version.charge(),
+                version.server.url,
+                processes=args.processes,
+                threads=args.threads,
+                duration=3,
+            )
+        compared: list[tuple[str, Any, str]] = [("bare", lambda: Bare, bare_server.url)]
+        compared += [(f"charge ({v.label})", v.charge, v.server.url) for v in versions]  # type: ignore[union-attr]
+        compared += [(f"raw SQL charge ({v.label})", v.raw_charge, "") for v in versions]
+        run_rounds(m, compared, args.rounds)
+    finally:
+        bare_server.stop()
+        for version in versions:
+            if version.server is not None:
+                version.server.stop()
+    compare_report(m, versions)
+
+
+def compare_report(m: Measurements, versions: list[Version]) -> None:
+    m.print_table()
+    bare = m.rps("bare")
+    figures: dict[str, dict[str, float]] = {}
+    for v in versions:
+        charges, raw = m.rps(f"charge ({v.label})"), m.rps(f"raw SQL charge ({v.label})")
+        figures[v.label] = {
+            "charges/s": charges,
+            "raw SQL charges/s": raw,
+            "charge / bare": charges / bare,
+            "charge / raw SQL": charges / raw,
+        }
+    before, after = figures["before"], figures["after"]
+    print(f"bare endpoint: {bare:.1f} req/s")
+    commits = [v.commit for v in versions]
+    print(f"| figure | before ({commits[0]}) | after ({commits[1]}) | after / before |")
+    print("|---|---:|---:|---:|")
+    for name in before:
+        if name.startswith("charge /"):
+            cells = f"{before[name] * 100:.1f}% | {after[name] * 100:.1f}%"
+        else:
+            cells = f"{before[name]:.1f} | {after[name]:.1f}"
+        print(f"| {name} | {cells} | {after[name] / before[name]:.2f} |")
+    m.write_json({"bare_rps": bare, "figures": figures})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_HTTP_PG_URL", PG_URL))
+    parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--workers", type=int, default=8, help="gunicorn workers (sync)")
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--threads", type=int, default=8, help="clients per process")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--rate", type=float, default=20.0, help="fixed rate, operations/s")
+    parser.add_argument("--stores", type=int, default=50)
+    parser.add_argument("--gifts", type=int, default=80, help="drink gifts per client")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="closed-loop rounds of the compared scenarios, order alternating",
+    )
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (the code before a change) to compare with this one",
+    )
+    parser.add_argument(
+        "--before-python", type=Path, help="its Python (default: its .venv/bin/python)"
+    )
+    parser.add_argument(
+        "--before-pg-url", help="its database (default: --pg-url's name + '_before')"
+    )
+    # Internal: Version.prepare runs this script again under the checkout's own Python.
+    parser.add_argument("--prepare-into", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--code-root", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--code-batches", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.prepare_into:
+        prepare_into(args)
+        return
+    print(f"load average at start: {loadavg()}", flush=True)
+    if args.before:
+        compare_run(args)
+    else:
+        single_run(args)
 
 
 if __name__ == "__main__":
