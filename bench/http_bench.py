@@ -49,7 +49,7 @@ Only the closed-loop ``bare``, ``charge`` and ``raw SQL charge`` of each version
 idle), each pooled over its rounds; it prints charges/s, charge/bare and charge/raw SQL of
 both, and after/before:
 
-    .venv/bin/python bench/http_bench.py --before ../baseline --rounds 6   # ~9 minutes
+    .venv/bin/python bench/http_bench.py --before ../baseline --rounds 6   # ~10 minutes
 """
 
 from __future__ import annotations
