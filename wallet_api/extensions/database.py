@@ -8,7 +8,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     TypeDecorator,
     event,
     select,
@@ -91,7 +92,12 @@ db = SQLAlchemy(model_class=Base)
 # and its own mixins, which a type checker cannot follow: to one, the models derive from
 # Base, whose declarative mapping is what they use of it.
 if TYPE_CHECKING:
-    Model = Base
+
+    class Model(Base):
+        __abstract__ = True
+        # Each model maps one table (DeclarativeBase allows any FROM clause: a join, a select).
+        __table__: ClassVar[Table]
+
 else:
     Model = db.Model
 

@@ -42,7 +42,6 @@ from sqlalchemy import (
     Integer,
     Row,
     String,
-    Table,
     Text,
     UniqueConstraint,
     bindparam,
@@ -124,8 +123,7 @@ def _replay(record: KeptAnswer, fingerprint: str) -> Response:
     return response
 
 
-# A mapped class's table (DeclarativeBase types ``__table__`` as any FROM clause).
-_keys = cast(Table, IdempotencyKey.__table__)
+_keys = IdempotencyKey.__table__
 # Built once per dialect: the statement runs before every money-moving request.
 _CLAIMS = {
     name: insert(_keys)
