@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Developer entry point; needs nothing but Python 3.11+.
 
-    python3 dev.py serve    # virtualenv, install, migrate, seed the demo, serve :5000
-    python3 dev.py test     # the whole test suite (SQLite; PostgreSQL if configured), in
-                            # parallel (pytest-xdist; pass -n 0 for one process)
-    python3 dev.py lint     # ruff lint and format check
+    python3 dev.py serve      # virtualenv, install, migrate, seed the demo, serve :5000
+    python3 dev.py test       # the whole test suite (SQLite; PostgreSQL if configured), in
+                              # parallel (pytest-xdist; pass -n 0 for one process)
+    python3 dev.py lint       # ruff lint and format check
+    python3 dev.py typecheck  # mypy, strict on wallet_api (pyproject.toml's [tool.mypy])
 
 The virtualenv lives in .venv (or $WALLET_VENV) and is reinstalled only when
 pyproject.toml changes.
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import venv
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("WALLET_VENV", ROOT / ".venv"))
@@ -25,7 +27,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".bean-wallet-install"
 
 
-def _run(*args: str | Path, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _run(*args: str | Path, **kwargs: Any) -> None:
     completed = subprocess.run([str(a) for a in args], cwd=ROOT, check=False, **kwargs)
     if completed.returncode:
         sys.exit(completed.returncode)
@@ -68,6 +70,11 @@ def lint() -> None:
     _run(BIN / "ruff", "format", "--check", ".")
 
 
+def typecheck() -> None:
+    ensure_virtualenv()
+    _run(BIN / "mypy")
+
+
 def main() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036  (the one check that must run on old Pythons)
         sys.exit("Bean Wallet needs Python 3.11 or newer.")
@@ -78,6 +85,8 @@ def main() -> None:
         test(rest)
     elif command == "lint":
         lint()
+    elif command == "typecheck":
+        typecheck()
     else:
         print(__doc__)
         sys.exit(0 if command == "help" else 2)

@@ -78,7 +78,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if proxies:
         # Rate limits and audit records key on the client's address, which only the
         # trusted proxies in front of us know; they pass it in X-Forwarded-For.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+        # Flask's documented way to wrap its WSGI app.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask types it as a method
+            app.wsgi_app, x_for=proxies, x_proto=proxies
+        )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))

@@ -37,7 +37,7 @@ def request_id() -> str:
 
     Chosen on first use and kept in ``g``, so the rate limiter's 429, raised before any
     hook of ours runs, carries the same id as the access line."""
-    chosen = g.get("request_id")
+    chosen: str | None = g.get("request_id")
     if chosen is None:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
         # Without a trusted proxy in front the header is the client's own word: ids would
@@ -93,9 +93,13 @@ def formatter(log_format: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT, defaults={"request_id": "-"})
 
 
+# Marks our record factory, so that a second app in the process does not wrap it again.
+_ADDS_REQUEST_ID = "adds_request_id"
+
+
 def _tag_records_with_request_id() -> None:
     make_record = logging.getLogRecordFactory()
-    if getattr(make_record, "adds_request_id", False):
+    if getattr(make_record, _ADDS_REQUEST_ID, False):
         return
 
     def make_tagged_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
@@ -104,7 +108,7 @@ def _tag_records_with_request_id() -> None:
             record.request_id = request_id()
         return record
 
-    make_tagged_record.adds_request_id = True  # type: ignore[attr-defined]
+    setattr(make_tagged_record, _ADDS_REQUEST_ID, True)
     logging.setLogRecordFactory(make_tagged_record)
 
 

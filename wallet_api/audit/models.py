@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import JSON, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wallet_api.extensions.database import bigint_pk, created_at, db
+from wallet_api.extensions.database import Model, bigint_pk, created_at
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+class AuditEvent(Model):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_subject_id", "subject", "id"),)
 

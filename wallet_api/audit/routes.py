@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.audit import service
@@ -13,7 +15,7 @@ class AuditEvents(MethodView):
     @blp.auth("admin")
     @blp.arguments(AuditQuerySchema, location="query")
     @blp.response(200, page_of(AuditEventSchema))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Staff and admin actions on money and roles, newest first (admin)
 
         Admins only. Each event says who acted, on what and why; filter by tag or

@@ -7,7 +7,14 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wallet_api.extensions.database import UTCDateTime, bigint_pk, created_at, db, str_enum, uuid_pk
+from wallet_api.extensions.database import (
+    Model,
+    UTCDateTime,
+    bigint_pk,
+    created_at,
+    str_enum,
+    uuid_pk,
+)
 
 
 class Role(enum.StrEnum):
@@ -16,7 +23,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[uuid_pk]
@@ -34,7 +41,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class RefreshToken(db.Model):  # type: ignore[name-defined,misc]
+class RefreshToken(Model):
     """One refresh token; all tokens from one login share a ``family_id``.
 
     Only a SHA-256 of the token is stored. Using a token marks it ``used_at``; presenting a

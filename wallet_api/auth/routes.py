@@ -1,8 +1,11 @@
 import hashlib
 import hmac
+from collections.abc import Callable
+from typing import Any
 
 from flask import Response, current_app, request
 from flask.views import MethodView
+from flask_limiter import RouteLimit
 from flask_limiter.util import get_remote_address
 
 from wallet_api.auth import service
@@ -14,6 +17,7 @@ from wallet_api.auth.errors import (
     RefreshTokenInvalid,
     RefreshTokenReused,
 )
+from wallet_api.auth.models import User
 from wallet_api.auth.schemas import (
     LoginSchema,
     LogoutSchema,
@@ -24,6 +28,7 @@ from wallet_api.auth.schemas import (
     TokensSchema,
     UserSchema,
 )
+from wallet_api.auth.service import TokenPair
 from wallet_api.extensions import Blueprint, limiter
 from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.problems import DatabaseUnavailable, RateLimited
@@ -73,7 +78,7 @@ def _no_account_named() -> bool:
     return not _login_account()
 
 
-def _refused_passwords_limit(spec: str, key_func, scope: str):  # type: ignore[no-untyped-def]
+def _refused_passwords_limit(spec: str, key_func: Callable[[], str], scope: str) -> RouteLimit:
     return limiter.limit(
         spec,
         key_func=key_func,
@@ -99,7 +104,7 @@ class Register(MethodView):
     @blp.arguments(RegisterSchema)
     @blp.response(201, RegisteredSchema)
     @blp.problems(EmailTaken, HandleTaken, PhoneTaken, RateLimited, DatabaseUnavailable)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create an account and sign in
 
         Anyone may call it (20 an hour per client address). Email, handle and phone must
@@ -120,7 +125,7 @@ class Login(MethodView):
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
     @blp.problems(InvalidCredentials, RateLimited, DatabaseUnavailable)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> TokenPair:
         """Sign in with email and password
 
         Anyone may call it, within limits per client address, and on refused passwords
@@ -138,7 +143,7 @@ class Refresh(MethodView):
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
     @blp.problems(RefreshTokenInvalid, RefreshTokenReused, RateLimited, DatabaseUnavailable)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> TokenPair:
         """Trade a refresh token for a new pair (the old one dies)
 
         Anyone holding a refresh token may call it. A refresh token works once: using one
@@ -153,7 +158,7 @@ class Logout(MethodView):
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     @blp.problems(RefreshTokenInvalid)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> None:
         """Sign out: end the login of the refresh token (every login without one)
 
         Its refresh and access tokens are refused from now on (401 `token_revoked`).
@@ -165,18 +170,19 @@ class Logout(MethodView):
 class Me(MethodView):
     @blp.auth("customer")
     @blp.response(200, UserSchema)
-    def get(self):
+    def get(self) -> User:
         """My profile
 
         Any signed-in person: names, email, handle, phone, locale, birthday and role.
         """
-        return current_principal().user
+        me: User = current_principal().user
+        return me
 
     @blp.auth("customer")
     @blp.arguments(ProfilePatchSchema)
     @blp.response(200, UserSchema)
     @blp.problems(EmailTaken, HandleTaken, PhoneTaken)
-    def patch(self, data):
+    def patch(self, data: dict[str, Any]) -> User:
         """Change my profile
 
         Any signed-in person, their own profile only. A new email, handle or phone must

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import marshmallow as ma
 
 from wallet_api.auth.models import Role
@@ -9,27 +12,31 @@ LOCALES = ("en", "nl")
 
 
 class Lowercase(ma.fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
         return super()._deserialize(value, attr, data, **kwargs).strip().lower()
 
 
 class Email(Lowercase):
-    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(validate=[ma.validate.Email(), ma.validate.Length(max=254)], **kwargs)
 
 
 class Handle(Lowercase):
-    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
         return super()._deserialize(value, attr, data, **kwargs).removeprefix("@")
 
-    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             validate=ma.validate.Regexp(HANDLE_PATTERN, error="3-30 letters, digits, '_' or '.'."),
             **kwargs,
         )
 
 
-def _name(**kwargs):  # type: ignore[no-untyped-def]
+def _name(**kwargs: Any) -> ma.fields.String:
     return ma.fields.String(validate=ma.validate.Length(min=1, max=80), **kwargs)
 
 

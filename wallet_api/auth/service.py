@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute
 
 from wallet_api.auth.errors import (
     AccessTokenRevoked,
@@ -56,8 +57,10 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_unique(email: str | None, handle: str | None, phone: str | None, *, exclude=None):  # type: ignore[no-untyped-def]
-    def taken(column, value):  # type: ignore[no-untyped-def]
+def _check_unique(
+    email: str | None, handle: str | None, phone: str | None, *, exclude: uuid.UUID | None = None
+) -> None:
+    def taken(column: InstrumentedAttribute[Any], value: str | None) -> bool:
         stmt = select(User.id).where(column == value)
         if exclude is not None:
             stmt = stmt.where(User.id != exclude)

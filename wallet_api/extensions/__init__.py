@@ -4,7 +4,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 
-from wallet_api.extensions.database import Base, db, writes_on_read
+from wallet_api.extensions.database import Base, Model, db, writes_on_read
 from wallet_api.extensions.smorest import Api, Blueprint, Schema
 
 api = Api()
@@ -17,6 +17,7 @@ __all__ = [
     "Api",
     "Base",
     "Blueprint",
+    "Model",
     "Schema",
     "api",
     "db",

@@ -8,7 +8,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
@@ -18,12 +18,15 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     TypeDecorator,
     event,
     select,
 )
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, mapped_column
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from wallet_api.clock import utcnow
 
@@ -47,7 +50,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -55,7 +58,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -85,7 +88,25 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
-M = TypeVar("M", bound=Base)
+# The models' base class. flask-sqlalchemy makes ``db.Model`` at run time, from Base's body
+# and its own mixins, which a type checker cannot follow: to one, the models derive from
+# Base, whose declarative mapping is what they use of it.
+if TYPE_CHECKING:
+
+    class Model(Base):
+        __abstract__ = True
+        # Each model maps one table (DeclarativeBase allows any FROM clause: a join, a select).
+        __table__: ClassVar[Table]
+
+else:
+    Model = db.Model
+
+
+class _Keyed(Protocol):
+    id: Mapped[Any]
+
+
+M = TypeVar("M", bound=_Keyed)
 
 
 def locked(model: type[M], ident: object) -> M | None:
@@ -96,7 +117,7 @@ def locked(model: type[M], ident: object) -> M | None:
     """
     return db.session.scalars(
         select(model)
-        .where(model.id == ident)  # type: ignore[attr-defined]
+        .where(model.id == ident)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one_or_none()
@@ -154,7 +175,9 @@ def mark_read_only(value: bool) -> contextvars.Token[bool]:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_on_connect(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
+def _sqlite_on_connect(
+    dbapi_connection: DBAPIConnection, connection_record: ConnectionPoolEntry
+) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, see _sqlite_begin
@@ -167,7 +190,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record):  # type: ignore[no-
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+def _sqlite_begin(conn: Connection) -> None:
     if conn.dialect.name != "sqlite":
         return
     conn.exec_driver_sql("BEGIN" if _read_only.get() else "BEGIN IMMEDIATE")

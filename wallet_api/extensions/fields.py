@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -28,7 +29,9 @@ class StrictInteger(ma.fields.Integer):
 class StrictBoolean(ma.fields.Boolean):
     """JSON true/false only: 0, 1, "yes" and "true" are refused, as the spec says."""
 
-    def _deserialize(self, value, attr, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> bool:
         # 1 == True in Python, so a truthy set cannot tell them apart; check the type.
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)

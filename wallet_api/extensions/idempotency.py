@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial, wraps
-from typing import Any
+from typing import Any, ParamSpec, cast
 
 from flask import Response, g, make_response, request
 from sqlalchemy import (
@@ -50,13 +50,16 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions.auth import current_principal
-from wallet_api.extensions.database import UTCDateTime, bigint_pk, created_at, db
+from wallet_api.extensions.database import Model, UTCDateTime, bigint_pk, created_at, db
 from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import BadRequest, Unprocessable
+
+P = ParamSpec("P")
 
 KEEP_FOR = timedelta(hours=48)
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -71,7 +74,7 @@ class IdempotencyKeyReused(Unprocessable):
     title = "This Idempotency-Key was used for a different request"
 
 
-class IdempotencyKey(db.Model):  # type: ignore[name-defined,misc]
+class IdempotencyKey(Model):
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),)
 
@@ -102,7 +105,11 @@ def _read_key() -> str:
     return key
 
 
-def _replay(record: Row[Any], fingerprint: str) -> Response:
+# What a key row keeps of the first answer: fingerprint, status, body, Location.
+KeptAnswer = Row[str, int | None, str | None, str | None]
+
+
+def _replay(record: KeptAnswer, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body or endpoint."
@@ -150,7 +157,7 @@ def _claim(scope: str, key: str, fingerprint: str) -> int | None:
     return db.session.execute(_CLAIMS[dialect], values).scalar_one_or_none()
 
 
-def _find(scope: str, key: str) -> Row[Any] | None:
+def _find(scope: str, key: str) -> KeptAnswer | None:
     return db.session.execute(
         select(
             _keys.c.fingerprint,
@@ -200,7 +207,7 @@ def claim_key() -> None:
 
 
 def _pending() -> _Unclaimed:
-    pending = g.get("idempotency")
+    pending: _Unclaimed | None = g.get("idempotency")
     if pending is None:  # a programming error: the view is not idempotent(calls_out=True)
         raise RuntimeError("claim_key() and request_reference() need idempotent(calls_out=True)")
     return pending
@@ -235,16 +242,12 @@ def _calling_out(view: Callable[[], Any], pending: _Unclaimed) -> Response:
     return response
 
 
-def idempotent(
-    view: Callable[..., Any] | None = None, *, calls_out: bool = False
-) -> Callable[..., Any]:
+def idempotent(view: Callable[P, Any], *, calls_out: bool = False) -> Callable[P, Response]:
     """Require an ``Idempotency-Key`` and replay the first answer to a retry; with
     ``calls_out`` the view claims the key itself (see the module's docstring)."""
-    if view is None:
-        return partial(idempotent, calls_out=calls_out)
 
     @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         key = _read_key()
         scope = current_principal().scope
         fingerprint = _fingerprint()
@@ -262,7 +265,11 @@ def idempotent(
 
 def purge_expired_keys(now: datetime | None = None) -> int:
     cutoff = (now or utcnow()) - KEEP_FOR
-    result = db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    # A DELETE's result is a CursorResult; Session.execute is typed for any statement's.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff)),
+    )
     return result.rowcount or 0
 
 

@@ -8,15 +8,17 @@ flask_smorest directly, so the rules below hold for every endpoint.
 from __future__ import annotations
 
 import http
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
-from functools import partial, wraps
-from typing import Any, TypeVar
+from functools import wraps
+from typing import Any, NoReturn, ParamSpec, TypeVar, overload
 
 import flask_smorest
 import marshmallow as ma
-from flask import Request, current_app, request
+from apispec import APISpec
+from flask import Request, Response, current_app, request
 from flask_smorest.utils import prepare_response
 from marshmallow.error_store import merge_errors
 from webargs import core as webargs_core
@@ -45,6 +47,10 @@ from wallet_api.extensions.problems import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A view: a function, or a MethodView class.
+V = TypeVar("V", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 NUL_REFUSED = "Text may not contain the NUL character."
@@ -89,7 +95,7 @@ class Api(flask_smorest.Api):
         prepare_response(response, self.spec, PROBLEM_MIMETYPE)
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
-    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         status = error.code or 500
         code = HTTP_STATUS_CODES.get(status, "http_error")
         try:
@@ -157,18 +163,18 @@ def _in_body_positions(loaded: Any, body: Any, errors: Mapping[str, Any]) -> dic
     of it loaded), so the items after it would sit one place early, and whatever a route says
     about ``toppings[2]`` would land on the wrong one.
     """
-    loaded = dict(loaded) if isinstance(loaded, Mapping) else {}
+    positions: dict[str, Any] = dict(loaded) if isinstance(loaded, Mapping) else {}
     if not isinstance(body, Mapping):
-        return loaded
-    for name, items in loaded.items():
+        return positions
+    for name, items in positions.items():
         sent, refused = body.get(name), errors.get(name)
         if not (isinstance(items, list) and isinstance(sent, list) and isinstance(refused, dict)):
             continue
         gaps = {index for index in refused if isinstance(index, int)}
         if len(items) + len(gaps) == len(sent):
             kept = iter(items)
-            loaded[name] = [None if index in gaps else next(kept) for index in range(len(sent))]
-    return loaded
+            positions[name] = [None if index in gaps else next(kept) for index in range(len(sent))]
+    return positions
 
 
 class Parser(FlaskParser):
@@ -181,10 +187,24 @@ class Parser(FlaskParser):
         # Strictly UTF-8 (RFC 8259), as webargs reads it; a bad byte is its malformed JSON.
         return current_app.json.loads(req.get_data(cache=True).decode())
 
-    def _handle_invalid_json_error(self, error: Exception, req: Request, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+    def _handle_invalid_json_error(
+        self,
+        error: json.JSONDecodeError | UnicodeDecodeError,
+        req: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> NoReturn:
         raise MalformedJson("The request body is not valid JSON.") from error
 
-    def handle_error(self, error, req, schema, *, error_status_code, error_headers):  # type: ignore[no-untyped-def,override]
+    def handle_error(
+        self,
+        error: ma.ValidationError,
+        req: Request,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Mapping[str, str] | None,
+    ) -> NoReturn:
         raise ArgumentsInvalid(error)
 
 
@@ -205,16 +225,23 @@ BODY_PROBLEMS: tuple[type[ApiError], ...] = (
 )
 
 
+# Where flask-smorest keeps what its decorators learn of a view, for the spec.
+_APIDOC = "_apidoc"
+
+
 def with_problems(func: F, problems: Problems) -> F:
     """Record on ``func`` the problems it can answer, by status, for the spec."""
-    func._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
-    by_status = func._apidoc.setdefault("problems", {})  # type: ignore[attr-defined]
+    apidoc: dict[str, Any] = deepcopy(getattr(func, _APIDOC, {}))
+    setattr(func, _APIDOC, apidoc)
+    by_status: dict[int, dict[str, str]] = apidoc.setdefault("problems", {})
     for problem in problems:
         by_status.setdefault(problem.status, {}).setdefault(problem.code, problem.title)
     return func
 
 
-def _problems_doc(doc: dict[str, Any], doc_info: Mapping[str, Any], *, spec: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+def _problems_doc(
+    doc: dict[str, Any], doc_info: Mapping[str, Any], *, spec: APISpec, **kwargs: Any
+) -> dict[str, Any]:
     """Each error status as a problem+json response listing its ``code``s.
 
     ``x-problem-codes`` is the list for machines; the description says the same for people.
@@ -242,9 +269,15 @@ class Blueprint(flask_smorest.Blueprint):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(_problems_doc)
 
-    def route(  # type: ignore[no-untyped-def,override]
-        self, rule, *, operations: Mapping[str, str], parameters=None, tags=None, **options
-    ):
+    def route(  # type: ignore[override]  # operations is required: every operation is named
+        self,
+        rule: str,
+        *,
+        operations: Mapping[str, str],
+        parameters: list[Any] | None = None,
+        tags: list[str] | None = None,
+        **options: Any,
+    ) -> Callable[[V], V]:
         """As flask-smorest's, with each method's ``operationId``, which generated clients
         name their functions after: ``operations={"get": "list_blends", "post": "create_blend"}``.
 
@@ -252,9 +285,9 @@ class Blueprint(flask_smorest.Blueprint):
         import): names say what an operation does, which ``post_v1_blends`` does not.
         """
 
-        def decorator(view):  # type: ignore[no-untyped-def]
-            methods = getattr(view, "methods", None) or options.get("methods", ("GET",))
-            methods = {method.lower() for method in methods} - {"head", "options"}
+        def decorator(view: V) -> V:
+            declared = getattr(view, "methods", None) or options.get("methods", ("GET",))
+            methods = {method.lower() for method in declared} - {"head", "options"}
             if methods != set(operations):
                 raise TypeError(f"{rule}: name each method of {view.__name__} in operations")
             endpoint = options.pop("endpoint", None)
@@ -266,15 +299,15 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def arguments(  # type: ignore[no-untyped-def,override]
+    def arguments(
         self,
-        schema,
+        schema: type[ma.Schema] | ma.Schema,
         *,
-        location="json",
-        required=True,
+        location: str = "json",
+        required: bool = True,
         more_errors: MoreErrors | None = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> Callable[[Callable[..., R]], Callable[..., R]]:
         """As flask-smorest's, but a JSON body must come as ``application/json`` (else a
         415), and a required one that is absent is a 400.
 
@@ -295,11 +328,11 @@ class Blueprint(flask_smorest.Blueprint):
         if location != "json":
             return lambda func: with_problems(decorator(func), [ValidationFailed])
 
-        def wrap(func: F) -> F:
+        def wrap(func: Callable[..., R]) -> Callable[..., R]:
             inner = decorator(func)
 
             @wraps(inner)
-            def wrapper(*args: Any, **kw: Any) -> Any:
+            def wrapper(*args: Any, **kw: Any) -> R:
                 body = request.get_data(cache=True)
                 if body and request.mimetype != JSON_MIMETYPE:
                     raise UnsupportedMediaType(f"Send the request body as {JSON_MIMETYPE}.")
@@ -314,12 +347,12 @@ class Blueprint(flask_smorest.Blueprint):
                     errors = merge_errors(refused.errors, dict(more))
                     raise ValidationFailed(FIELDS_INVALID, errors=errors) from None
 
-            refusals = (BodyRequired, *BODY_PROBLEMS) if required else BODY_PROBLEMS
-            return with_problems(wrapper, refusals)  # type: ignore[return-value]
+            refusals: Problems = (BodyRequired, *BODY_PROBLEMS) if required else BODY_PROBLEMS
+            return with_problems(wrapper, refusals)
 
         return wrap
 
-    def auth(self, *roles: str) -> Callable[[F], F]:
+    def auth(self, *roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         """Require a bearer token whose principal has one of ``roles``.
 
         Roles: ``customer`` (any signed-in person), ``staff``, ``admin``, ``device`` (a
@@ -327,14 +360,20 @@ class Blueprint(flask_smorest.Blueprint):
         """
         from wallet_api.extensions.auth import authenticate
 
-        revoked = [DeviceRevoked] if "device" in roles else []
+        revoked: list[type[ApiError]] = [DeviceRevoked] if "device" in roles else []
         if set(roles) - {"device"}:
             revoked.append(AccessTokenRevoked)
-        problems = [TokenMissing, TokenInvalid, TokenExpired, *revoked, Forbidden]
+        problems: list[type[ApiError]] = [
+            TokenMissing,
+            TokenInvalid,
+            TokenExpired,
+            *revoked,
+            Forbidden,
+        ]
 
-        def decorator(func: F) -> F:
+        def decorator(func: Callable[P, R]) -> Callable[P, R]:
             @wraps(func)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
+            def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
                 authenticate(roles)
                 return func(*args, **kwargs)
 
@@ -344,7 +383,19 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def idempotent(self, func: F | None = None, *, calls_out: bool = False) -> Any:
+    @overload
+    def idempotent(
+        self, func: Callable[P, Any], *, calls_out: bool = False
+    ) -> Callable[P, Response]: ...
+
+    @overload
+    def idempotent(
+        self, func: None = None, *, calls_out: bool = False
+    ) -> Callable[[Callable[P, Any]], Callable[P, Response]]: ...
+
+    def idempotent(
+        self, func: Callable[P, Any] | None = None, *, calls_out: bool = False
+    ) -> Callable[P, Response] | Callable[[Callable[P, Any]], Callable[P, Response]]:
         """Require an ``Idempotency-Key`` and replay the first answer to a retry.
 
         ``@blp.idempotent(calls_out=True)``: the view calls another service before it
@@ -357,7 +408,11 @@ class Blueprint(flask_smorest.Blueprint):
         )
 
         if func is None:
-            return partial(self.idempotent, calls_out=calls_out)
+
+            def decorator(view: Callable[P, Any]) -> Callable[P, Response]:
+                return self.idempotent(view, calls_out=calls_out)
+
+            return decorator
         wrapper = idempotent(func, calls_out=calls_out)
         wrapper = self.doc(
             parameters=[
@@ -377,4 +432,8 @@ class Blueprint(flask_smorest.Blueprint):
     def problems(*problems: type[ApiError]) -> Callable[[F], F]:
         """Document the problems an operation answers besides those of ``auth``,
         ``idempotent`` and ``arguments``: the errors its services raise."""
-        return partial(with_problems, problems=problems)  # type: ignore[return-value]
+
+        def decorator(func: F) -> F:
+            return with_problems(func, problems)
+
+        return decorator

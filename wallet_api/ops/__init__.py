@@ -1,7 +1,14 @@
 """Liveness and readiness probes."""
 
+from __future__ import annotations
 
-def register(api):  # type: ignore[no-untyped-def]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wallet_api.extensions import Api
+
+
+def register(api: Api) -> None:
     from wallet_api.ops.routes import blp
 
     api.register_blueprint(blp)

@@ -11,7 +11,7 @@ blp = Blueprint("ops", __name__, description="Liveness and readiness")
 @blp.route("/health", operations={"get": "check_health"})
 class Health(MethodView):
     @blp.response(200, HealthSchema)
-    def get(self):
+    def get(self) -> dict[str, str]:
         """Liveness: the process answers
 
         Anyone may call it. It touches neither the database nor Redis: a load balancer
@@ -24,7 +24,7 @@ class Health(MethodView):
 class Ready(MethodView):
     @blp.response(200, ReadySchema)
     @blp.problems(NotReady)
-    def get(self):
+    def get(self) -> dict[str, object]:
         """Readiness: database reachable and migrations at head (Redis reported, not required)
 
         Anyone may call it. A load balancer sends traffic only to a process that answers

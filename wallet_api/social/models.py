@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet_api.auth.models import User
-from wallet_api.extensions.database import UTCDateTime, created_at, db, str_enum, uuid_pk
+from wallet_api.extensions.database import Model, UTCDateTime, created_at, str_enum, uuid_pk
 
 _PENDING = text("status = 'pending'")
 
@@ -50,7 +50,7 @@ class ContactKind(enum.StrEnum):
     PHONE = "phone"
 
 
-class FriendRequest(db.Model):  # type: ignore[name-defined,misc]
+class FriendRequest(Model):
     """A request as the requester addressed it (``contact_kind``/``contact``).
 
     ``addressee_id`` is NULL when the request reached nobody: an email or phone number
@@ -110,7 +110,7 @@ class FriendRequest(db.Model):  # type: ignore[name-defined,misc]
         return {self.contact_kind.value: self.contact}
 
 
-class Friendship(db.Model):  # type: ignore[name-defined,misc]
+class Friendship(Model):
     __tablename__ = "friendships"
     __table_args__ = (
         UniqueConstraint("user_low_id", "user_high_id", name="uq_friendships_pair"),
@@ -151,7 +151,7 @@ class NotificationKind(enum.StrEnum):
     BIRTHDAY_TREAT = "birthday_treat"  # a free drink on one's birthday: data.reward_code_id
 
 
-class Notification(db.Model):  # type: ignore[name-defined,misc]
+class Notification(Model):
     __tablename__ = "notifications"
     __table_args__ = (
         # The inbox, newest first, is a keyset walk over this index.

@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
@@ -14,6 +17,7 @@ from wallet_api.social.errors import (
     FriendRequestSelf,
     NotificationNotFound,
 )
+from wallet_api.social.models import FriendRequest, Notification
 from wallet_api.social.schemas import (
     FriendPageSchema,
     FriendRequestCreateSchema,
@@ -46,14 +50,14 @@ class FriendRequests(MethodView):
     @blp.response(201, FriendRequestSchema)
     @blp.problems(UserNotFound, AlreadyFriends, FriendRequestPending, FriendRequestSelf)
     @blp.doc(description=ASKING)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> FriendRequest:
         """Ask someone to be friends, by handle, email or phone"""
         return service.send_friend_request(current_principal().user, **data)
 
     @blp.auth("customer")
     @blp.arguments(FriendRequestListArgs, location="query")
     @blp.response(200, FriendRequestPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Pending friend requests to me (incoming) or from me (outgoing)
 
         Any signed-in person, their own requests only; a request I declined is no longer
@@ -69,7 +73,7 @@ class AcceptFriendRequest(MethodView):
     @blp.auth("customer")
     @blp.response(200, FriendSchema)
     @blp.problems(FriendRequestNotFound, FriendRequestAnswered, AlreadyFriends)
-    def post(self, request_id):
+    def post(self, request_id: uuid.UUID) -> dict[str, Any]:
         """Accept a friend request sent to me
 
         The addressee only. We become friends and the requester is notified.
@@ -84,7 +88,7 @@ class DeclineFriendRequest(MethodView):
     @blp.auth("customer")
     @blp.response(204)
     @blp.problems(FriendRequestNotFound, FriendRequestAnswered)
-    def post(self, request_id):
+    def post(self, request_id: uuid.UUID) -> None:
         """Decline a friend request sent to me (the requester is not told)
 
         The addressee only. The requester keeps seeing the request as pending until the
@@ -98,7 +102,7 @@ class Friends(MethodView):
     @blp.auth("customer")
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, FriendPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """My friends, newest friendship first
 
         Any signed-in person, their own friends only; page with the cursor.
@@ -111,7 +115,7 @@ class Friend(MethodView):
     @blp.auth("customer")
     @blp.response(204)
     @blp.problems(FriendNotFound)
-    def delete(self, user_id):
+    def delete(self, user_id: uuid.UUID) -> None:
         """Unfriend
 
         Either friend may end the friendship, at once; the other is not told.
@@ -124,7 +128,7 @@ class Notifications(MethodView):
     @blp.auth("customer")
     @blp.arguments(NotificationListArgs, location="query")
     @blp.response(200, NotificationPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """My inbox, newest first, with the unread count
 
         Any signed-in person, their own inbox only: friend requests, gifts, thanks,
@@ -140,7 +144,7 @@ class ReadNotification(MethodView):
     @blp.auth("customer")
     @blp.response(200, NotificationSchema)
     @blp.problems(NotificationNotFound)
-    def post(self, notification_id):
+    def post(self, notification_id: uuid.UUID) -> Notification:
         """Mark a notification as read
 
         The recipient only; marking a read one again changes nothing.

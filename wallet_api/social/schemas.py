@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import marshmallow as ma
 
 from wallet_api.auth.schemas import PHONE_PATTERN, Email, Handle
@@ -27,7 +30,7 @@ class FriendRequestCreateSchema(Schema):
     )
 
     @ma.validates_schema
-    def _exactly_one(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _exactly_one(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if len(data) != 1:
             raise ma.ValidationError("Give exactly one of handle, email or phone.", "_schema")
 

@@ -367,7 +367,7 @@ def _keep_undelivered(requester: User, kind: ContactKind, contact: str) -> Frien
     request = _new_request(requester, kind, contact, None)
     if seen is not None or not _insert(request):
         # The requester's own outgoing box already shows this one: saying so reveals nothing.
-        extra = {"friend_request_id": str(seen)} if seen else {}
+        extra: dict[str, Any] = {"friend_request_id": str(seen)} if seen else {}
         raise FriendRequestPending(
             f"You already sent a friend request to this {kind.value}.", **extra
         )
@@ -433,7 +433,8 @@ def decline_request(user: User, request_id: uuid.UUID) -> None:
 
 def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
     # UUIDs and datetimes become strings, as they would in any API response.
-    return json.loads(json.dumps(data, default=str))
+    safe: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return safe
 
 
 def _message(

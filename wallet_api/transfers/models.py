@@ -6,10 +6,10 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet_api.auth.models import User
-from wallet_api.extensions.database import created_at, db, money, uuid_pk
+from wallet_api.extensions.database import Model, created_at, money, uuid_pk
 
 
-class Transfer(db.Model):  # type: ignore[name-defined,misc]
+class Transfer(Model):
     """Credit one person sent a friend. The money itself is a ledger transaction."""
 
     __tablename__ = "transfers"

@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
@@ -37,7 +40,7 @@ class Transfers(MethodView):
         description="`to` must be a friend (anyone else: 422 `not_a_friend`). At most "
         "`WALLET_DAILY_TRANSFER_LIMIT` cents in any 24 hours (rolling window)."
     )
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Send credit to a friend"""
         return service.send_credit(current_principal().user, **data)
 
@@ -47,7 +50,7 @@ class TransferById(MethodView):
     @blp.auth("customer")
     @blp.response(200, TransferSchema)
     @blp.problems(TransferNotFound)
-    def get(self, transfer_id):
+    def get(self, transfer_id: uuid.UUID) -> dict[str, Any]:
         """A transfer I sent or received
 
         Its sender or recipient only (anyone else: 404); each sees the other party.

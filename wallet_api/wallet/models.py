@@ -14,10 +14,10 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wallet_api.extensions.database import (
+    Model,
     UTCDateTime,
     bigint_pk,
     created_at,
-    db,
     str_enum,
     uuid_pk,
 )
@@ -34,7 +34,7 @@ class TopUpStatus(enum.StrEnum):
     REFUND_DUE = "refund_due"
 
 
-class TopUp(db.Model):  # type: ignore[name-defined,misc]
+class TopUp(Model):
     __tablename__ = "wallet_top_ups"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -58,7 +58,7 @@ class TopUp(db.Model):  # type: ignore[name-defined,misc]
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class WebhookEvent(db.Model):  # type: ignore[name-defined,misc]
+class WebhookEvent(Model):
     """A provider event that was handled; a redelivery of the same id changes nothing."""
 
     __tablename__ = "wallet_webhook_events"

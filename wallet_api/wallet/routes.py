@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask import request
 from flask.views import MethodView
 
@@ -16,6 +19,7 @@ from wallet_api.wallet.errors import (
     UnknownPaymentProvider,
     WebhookSignatureInvalid,
 )
+from wallet_api.wallet.models import TopUp
 from wallet_api.wallet.schemas import (
     TopUpCreateSchema,
     TopUpSchema,
@@ -37,7 +41,7 @@ webhooks = Blueprint(
 class Wallet(MethodView):
     @blp.auth("customer")
     @blp.response(200, WalletSchema)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """My balance, currency and limits
 
         Any signed-in person, their own wallet only: the balance in cents, and the top-up
@@ -51,7 +55,7 @@ class Transactions(MethodView):
     @blp.auth("customer")
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(WalletTransactionSchema))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """My wallet history, newest first
 
         Any signed-in person, their own wallet only: each top-up, charge, refund, transfer
@@ -73,7 +77,7 @@ class TopUps(MethodView):
         AccountClosed,
         PaymentProviderUnavailable,
     )
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> TopUp:
         """Top up my wallet (sandbox: settled at once; stripe: pending until paid)
 
         Any signed-in person, into their own wallet. The amount must lie within the
@@ -91,7 +95,7 @@ class TopUpById(MethodView):
     @blp.auth("customer")
     @blp.response(200, TopUpSchema)
     @blp.problems(TopUpNotFound)
-    def get(self, top_up_id):
+    def get(self, top_up_id: uuid.UUID) -> TopUp:
         """One of my top-ups
 
         Its owner only: its status (pending until the provider settles it) and reference.
@@ -105,7 +109,7 @@ class PaymentWebhook(MethodView):
     @webhooks.problems(
         UnknownPaymentProvider, WebhookSignatureInvalid, PayloadTooLarge, DatabaseUnavailable
     )
-    def post(self, provider):
+    def post(self, provider: str) -> dict[str, Any]:
         """A payment provider's signed event (Stripe: its signature scheme)
 
         The provider calls it, proving itself by its signature, not a token. Each event

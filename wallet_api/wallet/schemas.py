@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 import marshmallow as ma
 
 from wallet_api.extensions import Schema
@@ -50,6 +53,15 @@ class ItemSchema(Schema):
     size = ma.fields.String(allow_none=True)
     quantity = ma.fields.Integer(allow_none=True)
     unit_price = ma.fields.Integer(allow_none=True, metadata={"description": "cents"})
+
+
+class _HistoryEntry(Protocol):
+    """What the methods below read of a ledger history entry."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def meta(self) -> Mapping[str, Any]: ...
 
 
 class WalletTransactionSchema(Schema):
@@ -113,21 +125,21 @@ class WalletTransactionSchema(Schema):
     )
     created_at = ma.fields.AwareDateTime(required=True)
 
-    def _charge_id(self, entry):  # type: ignore[no-untyped-def]
+    def _charge_id(self, entry: _HistoryEntry) -> str | None:
         value = entry.meta.get("charge_id")
         return value if isinstance(value, str) else None
 
-    def _subtotal(self, entry):  # type: ignore[no-untyped-def]
+    def _subtotal(self, entry: _HistoryEntry) -> int | None:
         return _integer(entry.meta.get("subtotal")) if entry.kind == "charge" else None
 
-    def _discount(self, entry):  # type: ignore[no-untyped-def]
+    def _discount(self, entry: _HistoryEntry) -> int | None:
         return _integer(entry.meta.get("discount")) if entry.kind == "charge" else None
 
-    def _offers(self, entry):  # type: ignore[no-untyped-def]
+    def _offers(self, entry: _HistoryEntry) -> list[str]:
         offers = entry.meta.get("offers") if entry.kind == "charge" else None
         return [o for o in offers if isinstance(o, str)] if isinstance(offers, list) else []
 
-    def _points(self, entry):  # type: ignore[no-untyped-def]
+    def _points(self, entry: _HistoryEntry) -> int | None:
         if entry.kind == "charge":
             return _integer(entry.meta.get("points_earned"))
         if entry.kind == "refund":
@@ -136,7 +148,7 @@ class WalletTransactionSchema(Schema):
         return None
 
 
-def _integer(value):  # type: ignore[no-untyped-def]
+def _integer(value: object) -> int | None:
     # Rows written before loyalty met the charges have no such keys: null, not an error.
     return value if type(value) is int else None
 
