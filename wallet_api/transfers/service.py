@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.money import format_money
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import BalanceLimitExceeded
-from wallet_api.ledger.service import HistoryEntry, format_money
+from wallet_api.ledger.service import HistoryEntry
 from wallet_api.social import service as social
 from wallet_api.social.errors import NotAFriend
 from wallet_api.social.models import NotificationKind
