@@ -155,6 +155,8 @@ def insert_entries(rows: Sequence[Mapping[str, Any]]) -> None:
 
 def update_balances(balances: Mapping[int, tuple[int, int]]) -> None:
     """Set each account's ``(balance, version)``, by account id, in one statement."""
+    if not balances:  # system accounts only (a gift from escrow to a store)
+        return
     params: dict[str, int] = {}
     for n, (account_id, (balance, version)) in enumerate(balances.items()):
         params[f"id_{n}"] = account_id
