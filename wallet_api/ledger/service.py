@@ -86,6 +86,9 @@ class _SystemAccount:
 # every later posting to that id. Accounts this session opened are therefore not cached
 # (the session's ``info`` remembers them) until a later session reads them committed.
 _system_accounts: dict[int, _SystemAccount] = {}
+# Likewise the ids of system accounts by key (a key names one account for good: accounts
+# are never deleted), under the same rule: a top-up or a charge then reads none of them.
+_system_ids: dict[str, int] = {}
 _OPENED_HERE = "ledger_accounts_opened"
 
 # What this transaction already knows (``transaction_memo``), so that a charge does not
@@ -114,8 +117,14 @@ def currency() -> str:
 
 
 def _get_or_create(key: str, **values: Any) -> Account:
-    account = db.session.scalar(select(Account).where(Account.key == key))
+    # An account this transaction has read already is the session's: no second SELECT by
+    # key (a top-up reads the wallet to check its limit, then credits it).
+    ids: dict[str, int] = transaction_memo(_IDS)
+    account = db.session.get(Account, ids[key]) if key in ids else None
+    if account is None:
+        account = db.session.scalar(select(Account).where(Account.key == key))
     if account is not None:
+        ids[key] = account.id
         return account
     try:
         with db.session.begin_nested():
@@ -191,13 +200,16 @@ def _ids_by_key(count: int) -> FixedStatement:
 
 def _account_id(key: str) -> int | None:
     # A Core SELECT of the id alone: on a charge's path the caller needs nothing else, and a
-    # whole ORM row costs more CPU than the statement. Known for this transaction only,
-    # never cached across (see ``_system_accounts``: an id from a transaction that rolls
-    # back).
+    # whole ORM row costs more CPU than the statement. Known for this transaction only
+    # (``system_account_id`` keeps system accounts' for the process, by the rule of
+    # ``_system_accounts``: not an id from a transaction that may roll back).
     known: dict[str, int] = transaction_memo(_IDS)
-    if key in known:
-        return known[key]
-    return _ID_BY_KEY.execute({"key": key}).scalar()
+    if key not in known:
+        account_id = _ID_BY_KEY.execute({"key": key}).scalar()
+        if account_id is None:
+            return None
+        known[key] = account_id
+    return known[key]
 
 
 def wallet_account_key(user_id: uuid.UUID) -> str:
@@ -226,13 +238,18 @@ def preload_account_ids(keys: Iterable[str]) -> None:
         for key, account_id, is_system, unit, kind in by_key:
             ids[key] = account_id
             if is_system:
-                systems[account_id] = _remember_system_account(account_id, unit, kind)
+                systems[account_id] = _remember_system_account(account_id, unit, kind, key)
 
 
 def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> int:
     """The id of ``system_account(kind, store_id)``, opening the account if need be."""
-    account_id = _account_id(system_account_key(kind, store_id))
-    return account_id if account_id is not None else system_account(kind, store_id).id
+    key = system_account_key(kind, store_id)
+    account_id = _system_ids.get(key) or _account_id(key)
+    if account_id is None:
+        account_id = system_account(kind, store_id).id
+    if account_id not in db.session.info.get(_OPENED_HERE, ()):
+        _system_ids[key] = account_id
+    return account_id
 
 
 def points_account_id(user_id: uuid.UUID) -> int:
@@ -280,12 +297,16 @@ def _system_accounts_for(ids: Iterable[int]) -> dict[int, _SystemAccount]:
     return found
 
 
-def _remember_system_account(account_id: int, unit: str, kind: AccountKind) -> _SystemAccount:
+def _remember_system_account(
+    account_id: int, unit: str, kind: AccountKind, key: str | None = None
+) -> _SystemAccount:
     """A system account's facts as read in this transaction, cached for the process when
     the row is committed (see ``_system_accounts``)."""
     facts = _SystemAccount(account_id, unit, kind)
     if account_id not in db.session.info.get(_OPENED_HERE, ()):
         _system_accounts[account_id] = facts
+        if key is not None:
+            _system_ids[key] = account_id
     return facts
 
 
@@ -316,14 +337,24 @@ def lock_wallet(user_id: uuid.UUID) -> Locked:
     For a charge, which needs the wallet's id, unit and balance under the lock anyway: one
     statement where loading the account and then locking it took two.
     """
+    return lock_wallets([user_id])[0]
+
+
+def lock_wallets(user_ids: Sequence[uuid.UUID]) -> list[Locked]:
+    """These customers' wallets (in the order given), locked in one statement in the
+    ledger's order (ascending id), found by their keys; a missing wallet is opened."""
     db.session.flush()
-    locked = statements.lock_customer_by_key(wallet_account_key(user_id))
-    if locked is None:  # no wallet yet: open it
-        account = wallet_account(user_id)
-        return lock_customer_accounts([account.id])[account.id]
-    _locked_here()[locked.id] = locked
-    _refresh_loaded_account(locked.id, locked.balance, locked.version, is_closed=locked.is_closed)
-    return locked
+    keys = [wallet_account_key(user_id) for user_id in user_ids]
+    locked = statements.lock_customers_by_key(keys)
+    if len(locked) < len(set(keys)):  # no wallet yet (an older row): open it and lock all
+        ids = [wallet_account(user_id).id for user_id in user_ids]
+        by_id = lock_customer_accounts(ids)
+        return [by_id[i] for i in ids]
+    held = _locked_here()
+    for row in locked.values():
+        held[row.id] = row
+        _refresh_loaded_account(row.id, row.balance, row.version, is_closed=row.is_closed)
+    return [locked[key] for key in keys]
 
 
 def locked_balance(account_id: int) -> int:
@@ -750,3 +781,4 @@ def ledger_ok() -> bool:
 def clear_account_cache() -> None:
     """Forget cached system accounts (tests that recreate the database call this)."""
     _system_accounts.clear()
+    _system_ids.clear()

@@ -83,11 +83,15 @@ def _lock(count: int) -> FixedStatement:
     )
 
 
-_LOCK_BY_KEY = FixedStatement(
-    select(*_LOCKED_COLUMNS)
-    .where(_accounts.c.key == bindparam("key"), _accounts.c.balance.is_not(None))
-    .with_for_update(key_share=True)
-)
+@lru_cache(maxsize=_SIZES)
+def _lock_by_key(count: int) -> FixedStatement:
+    keys = [bindparam(f"key_{n}", type_=_accounts.c.key.type) for n in range(count)]
+    return FixedStatement(
+        select(_accounts.c.key, *_LOCKED_COLUMNS)
+        .where(_accounts.c.key.in_(keys), _accounts.c.balance.is_not(None))
+        .order_by(_accounts.c.id)
+        .with_for_update(key_share=True)
+    )
 
 
 @lru_cache(maxsize=_SIZES)
@@ -137,9 +141,11 @@ def lock_customers(ids: Sequence[int]) -> dict[int, Locked]:
     return {row.id: Locked(*row) for row in rows}
 
 
-def lock_customer_by_key(key: str) -> Locked | None:
-    row = _LOCK_BY_KEY.execute({"key": key}).one_or_none()
-    return None if row is None else Locked(*row)
+def lock_customers_by_key(keys: Sequence[str]) -> dict[str, Locked]:
+    """The customer accounts of these keys that exist, locked in ascending id order."""
+    wanted = list(dict.fromkeys(keys))
+    rows = _lock_by_key(len(wanted)).execute({f"key_{n}": k for n, k in enumerate(wanted)})
+    return {key: Locked(*values) for key, *values in rows}
 
 
 def insert_transactions(rows: Sequence[Mapping[str, Any]]) -> dict[uuid.UUID, int]:
