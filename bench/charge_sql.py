@@ -3,7 +3,7 @@
 Capture: a real ``POST /v1/charges`` goes through the app (Flask's test client, the same
 code a gunicorn worker runs) while every psycopg ``execute``/``executemany`` and every
 ``commit``/``rollback`` is recorded at the driver, below SQLAlchemy, so the ledger's raw
-statements (``wallet_api/ledger/statements.py``) are seen too. Result rows are recorded
+statements (``wallet_api/extensions/fixed.py``) are seen too. Result rows are recorded
 as well (client-side cursors are rewound after reading them, so the app sees them
 unchanged).
 

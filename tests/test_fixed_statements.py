@@ -269,3 +269,22 @@ def test_two_rows_where_one_was_required_is_sqlalchemys_error(app, api: ApiClien
             result.one()
         with pytest.raises(MultipleResultsFound):
             result.one_or_none()
+
+
+def test_a_statement_in_a_savepoint_is_rolled_back_with_it(app, api: ApiClient) -> None:
+    # The session emits SAVEPOINT when its connection is next asked for; a fixed statement
+    # sent first in a savepoint must not run before it (on the connection remembered from
+    # before) and outlive the savepoint's rollback.
+    anna = api.register("Anna")
+    rename = FixedStatement(_RENAME)
+    with app.app_context():
+        user_id = uuid.UUID(anna.id)
+        assert FixedStatement(_USER).execute({"user_id": user_id}).one().first_name == "Anna"
+        savepoint = db.session.begin_nested()
+        rename.execute({"user_id": user_id, "first_name": "Annie"})
+        savepoint.rollback()
+        assert FixedStatement(_USER).execute({"user_id": user_id}).one().first_name == "Anna"
+        with db.session.begin_nested():
+            rename.execute({"user_id": user_id, "first_name": "Ann"})
+        db.session.commit()
+        assert db.session.get(User, user_id).first_name == "Ann"

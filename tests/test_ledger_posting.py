@@ -83,6 +83,16 @@ def test_system_accounts_have_no_cached_balance(ctx):
     assert ledger.balance_of(ledger.system_account(AccountKind.TOPUP_CLEARING)) == -1_000
 
 
+def test_a_posting_between_system_accounts_only(ctx):
+    # A gift redeemed at the counter: from the escrow to the store, no customer account.
+    escrow = ledger.system_account(AccountKind.GIFT_ESCROW)
+    store = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    posted = ledger.transfer("gift_redeemed", escrow, store, 450)
+    assert dict(posted.balances_after) == {}
+    db.session.commit()
+    assert (ledger.balance_of(escrow), ledger.balance_of(store)) == (-450, 450)
+
+
 @pytest.mark.parametrize(
     ("legs", "message"),
     [
@@ -294,3 +304,149 @@ def test_whether_an_account_is_a_customers_comes_from_this_database(ctx):
         assert all(check.ok for check in ledger.verify_ledger())
     finally:
         ledger.clear_account_cache()
+
+
+# Postings together (``post_transactions``): each its own transaction, all in the
+# statements of one.
+
+
+def _entries_of(transaction: LedgerTransaction) -> list[tuple[int, int, int | None]]:
+    return [(e.account_id, e.amount, e.balance_after) for e in transaction.entries]
+
+
+def test_postings_together_are_each_their_own_transaction(ctx):
+    anna, ben = ctx["anna"], ctx["ben"]
+    store = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    points = ledger.points_account(anna.user_id)
+    issued = ledger.system_account(AccountKind.POINTS_ISSUED)
+    before = counts()
+    charge, earned, lunch = ledger.post_transactions(
+        [
+            ledger.Posting("charge", [Leg(anna.id, -350), Leg(store.id, 350)], memo="Bean"),
+            ledger.Posting("loyalty_points", [Leg(issued.id, -35), Leg(points.id, 35)]),
+            # Anna again: this one starts from what the charge left.
+            ledger.Posting("transfer", [Leg(anna.id, -600), Leg(ben.id, 600)], meta={"a": 1}),
+        ]
+    )
+    assert counts() == (before[0] + 3, before[1] + 6)
+    assert (charge.kind, earned.kind, lunch.kind) == ("charge", "loyalty_points", "transfer")
+    assert len({charge.id, earned.id, lunch.id}) == 3
+    # Each transaction's entries, with each customer balance as it stood after it.
+    assert _entries_of(charge) == [(anna.id, -350, 650), (store.id, 350, None)]
+    assert _entries_of(earned) == [(issued.id, -35, None), (points.id, 35, 35)]
+    assert _entries_of(lunch) == [(anna.id, -600, 50), (ben.id, 600, 600)]
+    assert dict(charge.balances_after) == {anna.id: 650}
+    assert dict(earned.balances_after) == {points.id: 35}
+    assert dict(lunch.balances_after) == {anna.id: 50, ben.id: 600}
+    # The objects the caller holds, and what the transaction remembers, are up to date.
+    assert (anna.balance, ben.balance, points.balance) == (50, 600, 35)
+    assert ledger.locked_balance(anna.id) == 50
+    db.session.commit()
+    db.session.expire_all()
+    assert (ledger.balance_of(anna), ledger.balance_of(ben), ledger.balance_of(points)) == (
+        50,
+        600,
+        35,
+    )
+    assert anna.version == 3  # the top-up, then each of the two postings to it
+    assert ledger.get_transaction(lunch.public_id).meta == {"a": 1}
+    assert ledger.get_transaction(charge.public_id).memo == "Bean"
+    assert ledger.ledger_ok()
+
+
+def test_a_later_posting_spends_what_an_earlier_one_credited(ctx):
+    anna, ben = ctx["anna"], ctx["ben"]  # Ben has nothing
+    store = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    ledger.post_transactions(
+        [
+            ledger.Posting("transfer", [Leg(anna.id, -400), Leg(ben.id, 400)]),
+            ledger.Posting("charge", [Leg(ben.id, -400), Leg(store.id, 400)]),
+        ]
+    )
+    assert (anna.balance, ben.balance) == (600, 0)
+    db.session.commit()
+    assert ledger.ledger_ok()
+
+
+@pytest.mark.parametrize(
+    ("second", "error"),
+    [
+        (lambda a, b, s: [Leg(a, -901), Leg(s, 901)], InsufficientFunds),  # 100 left, not 1000
+        (lambda a, b, s: [Leg(a, -1), Leg(s, 2)], UnbalancedTransaction),
+        (lambda a, b, s: [Leg(b, 200), Leg(s, -200)], BalanceLimitExceeded),
+    ],
+    ids=["funds", "unbalanced", "limit"],
+)
+def test_when_one_posting_is_refused_none_is_written(ctx, second, error):
+    anna, ben = ctx["anna"], ctx["ben"]
+    store = ledger.system_account(AccountKind.STORE_SALES, uuid.uuid4())
+    ledger.lock_customer_accounts([anna.id, ben.id])
+    before = counts()
+    with pytest.raises(error):
+        ledger.post_transactions(
+            [
+                ledger.Posting("charge", [Leg(anna.id, -100), Leg(store.id, 100)]),
+                ledger.Posting("test", second(anna.id, ben.id, store.id), max_balance=150),
+            ]
+        )
+    assert counts() == before
+    assert (anna.balance, ben.balance) == (1_000, 0)
+    # What the transaction remembers of the locked rows is what they hold.
+    assert ledger.locked_balance(anna.id) == 1_000
+    ledger.transfer("transfer", anna, ben, 1_000)
+    db.session.commit()
+    assert (ledger.balance_of(anna), ledger.balance_of(ben)) == (0, 1_000)
+    assert ledger.ledger_ok()
+
+
+def test_no_postings_post_nothing(ctx):
+    before = counts()
+    assert ledger.post_transactions([]) == []
+    assert counts() == before
+
+
+@pytest.mark.postgres_only
+def test_postings_together_send_one_lock_and_one_statement_per_table(ctx, app, monkeypatch):
+    from tests.statement_count import counting_statements
+    from tests.wallet_helpers import ledger_verify_command
+
+    anna, ben = ctx["anna"], ctx["ben"]
+    store_id = uuid.uuid4()
+    store = ledger.system_account(AccountKind.STORE_SALES, store_id)
+    points = ledger.points_account(ben.user_id)
+    issued = ledger.system_account(AccountKind.POINTS_ISSUED)
+    db.session.commit()
+    # The system accounts' units, known before (as a charge preloads them).
+    ledger.preload_account_ids(
+        [
+            ledger.system_account_key(AccountKind.STORE_SALES, store_id),
+            ledger.system_account_key(AccountKind.POINTS_ISSUED),
+        ]
+    )
+    postings = [
+        # Ben (opened after Anna: the higher id) first, so the lock order is not the order
+        # of the legs.
+        ledger.Posting("loyalty_points", [Leg(issued.id, -5), Leg(points.id, 5)]),
+        ledger.Posting("transfer", [Leg(ben.id, 100), Leg(anna.id, -100)]),
+        ledger.Posting("charge", [Leg(anna.id, -50), Leg(store.id, 50)]),
+    ]
+    with counting_statements(monkeypatch) as sent:
+        ledger.post_transactions(postings)
+    assert len(sent.statements) == 4, sent.describe()
+    lock, transactions, entries, balances = sent.statements
+    assert "FOR NO KEY UPDATE" in lock
+    assert "ORDER BY ledger_accounts.id" in lock
+    assert transactions.startswith("INSERT INTO ledger_transactions")
+    assert transactions.count("%(kind_") == 3
+    assert entries.startswith("INSERT INTO ledger_entries")
+    assert entries.count("%(amount_") == 6
+    assert balances.startswith("UPDATE ledger_accounts")
+    assert balances.count("WHEN") == 2 * 3  # balance and version of Anna, Ben, Ben's points
+    db.session.commit()
+    assert (ledger.balance_of(anna), ledger.balance_of(ben), ledger.balance_of(points)) == (
+        850,
+        100,
+        5,
+    )
+    code, output = ledger_verify_command(app)  # what an operator runs
+    assert code == 0, output

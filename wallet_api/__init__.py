@@ -105,7 +105,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 # What a lost or restarting database looks like from here: the driver's operational and
 # interface errors (connection refused or dropped, server shutting down, a deadlock or
 # serialization failure) and no pooled connection in time. All are worth a retry.
-# The money path's raw-cursor statements (extensions/fixed.py, ledger/statements.py) raise
+# The money path's raw-cursor statements (extensions/fixed.py, the ledger's among them) raise
 # SQLAlchemy's classes too; the driver's own stay listed for any raw use that does not.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,

@@ -42,9 +42,10 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
+from wallet_api.extensions.money import format_money
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
-from wallet_api.ledger.service import HistoryEntry, format_money
+from wallet_api.ledger.service import HistoryEntry
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
 from wallet_api.stores.charges import ChargeResult, priced_order, record_charge, sale_meta

@@ -208,15 +208,20 @@ _CONNECTION = "fixed_statement_connection"
 
 
 def _connection() -> Connection:
-    """The session's connection, remembered for its transaction.
+    """The session's connection, remembered for its transaction (and savepoint).
 
     ``Session.connection()`` costs ~20 µs of CPU a call through its state machinery, and a
     charge sends ~15 fixed statements; the transaction keeps one connection until it ends.
+    It is asked again in each savepoint: the session emits ``SAVEPOINT`` lazily, when its
+    connection is next asked for, so a statement sent on the remembered connection would
+    run outside a savepoint just begun and survive its rollback.
     """
-    memo = transaction_memo(_CONNECTION)
-    connection = memo.get(None)
+    session = db.session()
+    savepoint = session.get_nested_transaction()
+    memo = transaction_memo(_CONNECTION, session)
+    connection = memo.get(savepoint)
     if connection is None:
-        connection = memo[None] = db.session.connection()
+        connection = memo[savepoint] = session.connection()
     return connection  # type: ignore[no-any-return]
 
 

@@ -11,8 +11,8 @@ from flask.cli import AppGroup
 
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.money import format_money
 from wallet_api.extensions.problems import ApiError
-from wallet_api.ledger.service import format_money
 
 # An AppGroup runs its commands inside the app context, also under Flask's test runner.
 gifts = AppGroup("gifts", help="Gifts.")

@@ -49,6 +49,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
+from wallet_api.extensions.money import format_money
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.extensions.problems import ApiError, Conflict, ValidationFailed
 from wallet_api.gifts.errors import (
@@ -129,7 +130,7 @@ def recipient_label(gift: Gift) -> str:
 def _what(gift: Gift) -> str:
     if gift.kind is GiftKind.ITEM:
         return f"a {drink_name(gift)}"
-    return ledger.format_money(gift.amount, gift.currency)
+    return format_money(gift.amount, gift.currency)
 
 
 def _to(gift: Gift) -> dict[str, Any]:
@@ -441,7 +442,7 @@ def _refund(gift: Gift, reason: str) -> None:
         f"Gift to {label} {reason}",
         meta={"reason": reason, "to": {"name": label}, "items": [gift.item] if gift.item else []},
     )
-    money = ledger.format_money(gift.amount, gift.currency)
+    money = format_money(gift.amount, gift.currency)
     social.notify(
         gift.giver_id,
         NotificationKind.GIFT_RETURNED,

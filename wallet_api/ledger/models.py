@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -102,6 +104,12 @@ class LedgerTransaction(db.Model):  # type: ignore[name-defined,misc]
     entries: Mapped[list[LedgerEntry]] = relationship(
         back_populates="transaction", order_by="LedgerEntry.id", lazy="selectin"
     )
+
+    # Not a column: set by the posting that wrote the transaction, each customer account's
+    # balance after it (by account id), so that the caller needs no statement to answer
+    # with it. Empty on a transaction read from the database (``balance_after`` of its
+    # entries says it there).
+    balances_after: ClassVar[Mapping[int, int]] = MappingProxyType({})
 
 
 class LedgerEntry(db.Model):  # type: ignore[name-defined,misc]

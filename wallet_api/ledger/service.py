@@ -45,6 +45,7 @@ from wallet_api.extensions import db
 from wallet_api.extensions.database import transaction_memo
 from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.pagination import keyset_page
+from wallet_api.ledger import statements
 from wallet_api.ledger.errors import (
     AccountClosed,
     BalanceLimitExceeded,
@@ -60,7 +61,7 @@ from wallet_api.ledger.models import (
     LedgerEntry,
     LedgerTransaction,
 )
-from wallet_api.ledger.statements import Locked, PostingStatements, statements_for
+from wallet_api.ledger.statements import Locked
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class _SystemAccount:
 # every later posting to that id. Accounts this session opened are therefore not cached
 # (the session's ``info`` remembers them) until a later session reads them committed.
 _system_accounts: dict[int, _SystemAccount] = {}
+# Likewise the ids of system accounts by key (a key names one account for good: accounts
+# are never deleted), under the same rule: a top-up or a charge then reads none of them.
+_system_ids: dict[str, int] = {}
 _OPENED_HERE = "ledger_accounts_opened"
 
 # What this transaction already knows (``transaction_memo``), so that a charge does not
@@ -93,7 +97,7 @@ _OPENED_HERE = "ledger_accounts_opened"
 #   can change a locked row, and this module writes every balance, so the values stay
 #   true until the transaction ends. A posting to accounts all in here skips its lock.
 # * ``_IDS``: account ids by key, and ``_SYSTEM_IDS`` those of them that are system
-#   accounts (``preload_account_ids``).
+#   accounts, with their unit and kind (``preload_account_ids``).
 _LOCKED = "ledger_locked_accounts"
 _IDS = "ledger_account_ids"
 _SYSTEM_IDS = "ledger_system_account_ids"
@@ -109,24 +113,18 @@ def currency() -> str:
     return current_app.config["WALLET_CURRENCY"]
 
 
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-
-
-def format_money(cents: int, unit: str | None = None) -> str:
-    """'€5.00' for people reading a message; the deployment's currency by default."""
-    unit = unit or currency()
-    sign = "-" if cents < 0 else ""
-    amount = f"{abs(cents) // 100}.{abs(cents) % 100:02d}"
-    symbol = _SYMBOLS.get(unit)
-    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {unit}"
-
-
 # --- opening accounts ------------------------------------------------------------------
 
 
 def _get_or_create(key: str, **values: Any) -> Account:
-    account = db.session.scalar(select(Account).where(Account.key == key))
+    # An account this transaction has read already is the session's: no second SELECT by
+    # key (a top-up reads the wallet to check its limit, then credits it).
+    ids: dict[str, int] = transaction_memo(_IDS)
+    account = db.session.get(Account, ids[key]) if key in ids else None
+    if account is None:
+        account = db.session.scalar(select(Account).where(Account.key == key))
     if account is not None:
+        ids[key] = account.id
         return account
     try:
         with db.session.begin_nested():
@@ -187,23 +185,31 @@ _ID_BY_KEY = FixedStatement(select(_accounts.c.id).where(_accounts.c.key == bind
 
 @lru_cache(maxsize=8)
 def _ids_by_key(count: int) -> FixedStatement:
-    """The ids of ``count`` accounts by key, a fixed statement per count (a charge: four)."""
+    """The ids of ``count`` accounts by key, a fixed statement per count (a charge: four),
+    with what a posting needs to know of the system accounts among them."""
     return FixedStatement(
-        select(_accounts.c.key, _accounts.c.id, _accounts.c.balance.is_(None)).where(
-            _accounts.c.key.in_([bindparam(f"key_{n}") for n in range(count)])
-        )
+        select(
+            _accounts.c.key,
+            _accounts.c.id,
+            _accounts.c.balance.is_(None),
+            _accounts.c.unit,
+            _accounts.c.kind,
+        ).where(_accounts.c.key.in_([bindparam(f"key_{n}") for n in range(count)]))
     )
 
 
 def _account_id(key: str) -> int | None:
     # A Core SELECT of the id alone: on a charge's path the caller needs nothing else, and a
-    # whole ORM row costs more CPU than the statement. Known for this transaction only,
-    # never cached across (see ``_system_accounts``: an id from a transaction that rolls
-    # back).
+    # whole ORM row costs more CPU than the statement. Known for this transaction only
+    # (``system_account_id`` keeps system accounts' for the process, by the rule of
+    # ``_system_accounts``: not an id from a transaction that may roll back).
     known: dict[str, int] = transaction_memo(_IDS)
-    if key in known:
-        return known[key]
-    return _ID_BY_KEY.execute({"key": key}).scalar()
+    if key not in known:
+        account_id = _ID_BY_KEY.execute({"key": key}).scalar()
+        if account_id is None:
+            return None
+        known[key] = account_id
+    return known[key]
 
 
 def wallet_account_key(user_id: uuid.UUID) -> str:
@@ -221,23 +227,29 @@ def system_account_key(kind: AccountKind, store_id: uuid.UUID | None = None) -> 
 def preload_account_ids(keys: Iterable[str]) -> None:
     """Read the ids of accounts this transaction is about to post to, in one statement.
 
-    ``system_account_id`` and ``points_account_id`` then answer without a statement each.
-    Accounts that do not exist yet are left out; they are opened on first use as before.
+    ``system_account_id`` and ``points_account_id`` then answer without a statement each,
+    and a posting to the system accounts among them needs no look-up of their unit. Accounts
+    that do not exist yet are left out; they are opened on first use as before.
     """
     wanted = list(dict.fromkeys(keys))
     if wanted:
         ids, systems = transaction_memo(_IDS), transaction_memo(_SYSTEM_IDS)
         by_key = _ids_by_key(len(wanted)).execute({f"key_{n}": k for n, k in enumerate(wanted)})
-        for key, account_id, is_system in by_key:
+        for key, account_id, is_system, unit, kind in by_key:
             ids[key] = account_id
             if is_system:
-                systems[account_id] = True
+                systems[account_id] = _remember_system_account(account_id, unit, kind, key)
 
 
 def system_account_id(kind: AccountKind, store_id: uuid.UUID | None = None) -> int:
     """The id of ``system_account(kind, store_id)``, opening the account if need be."""
-    account_id = _account_id(system_account_key(kind, store_id))
-    return account_id if account_id is not None else system_account(kind, store_id).id
+    key = system_account_key(kind, store_id)
+    account_id = _system_ids.get(key) or _account_id(key)
+    if account_id is None:
+        account_id = system_account(kind, store_id).id
+    if account_id not in db.session.info.get(_OPENED_HERE, ()):
+        _system_ids[key] = account_id
+    return account_id
 
 
 def points_account_id(user_id: uuid.UUID) -> int:
@@ -264,21 +276,38 @@ def _account_changed_outside_posting(target: Account, value: Any, *_: Any) -> No
 
 
 def _system_accounts_for(ids: Iterable[int]) -> dict[int, _SystemAccount]:
+    """Unit and kind of these system accounts: from this transaction's preload, the
+    process-wide cache, or one ``SELECT`` of those neither knows."""
     ids = list(ids)
-    found = {i: _system_accounts[i] for i in ids if i in _system_accounts}
+    preloaded: dict[int, _SystemAccount] = transaction_memo(_SYSTEM_IDS)
+    found = {}
+    for i in ids:
+        facts = preloaded.get(i) or _system_accounts.get(i)
+        if facts is not None:
+            found[i] = facts
     missing = [i for i in ids if i not in found]
     if missing:
-        opened_here = db.session.info.get(_OPENED_HERE, set())
         rows = db.session.execute(
             select(Account.id, Account.unit, Account.kind).where(
                 Account.id.in_(missing), Account.balance.is_(None)
             )
         )
         for row in rows:
-            found[row.id] = _SystemAccount(row.id, row.unit, row.kind)
-            if row.id not in opened_here:
-                _system_accounts[row.id] = found[row.id]
+            found[row.id] = _remember_system_account(row.id, row.unit, row.kind)
     return found
+
+
+def _remember_system_account(
+    account_id: int, unit: str, kind: AccountKind, key: str | None = None
+) -> _SystemAccount:
+    """A system account's facts as read in this transaction, cached for the process when
+    the row is committed (see ``_system_accounts``)."""
+    facts = _SystemAccount(account_id, unit, kind)
+    if account_id not in db.session.info.get(_OPENED_HERE, ()):
+        _system_accounts[account_id] = facts
+        if key is not None:
+            _system_ids[key] = account_id
+    return facts
 
 
 def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Locked]:
@@ -295,7 +324,7 @@ def lock_customer_accounts(ids: Iterable[int]) -> dict[int, Locked]:
     # Pending ORM changes (an account closed or opened in this request) first, as the
     # ORM's autoflush did before its SELECT.
     db.session.flush()
-    locked = statements_for(db.session.connection()).lock_customers(wanted)
+    locked = statements.lock_customers(wanted)
     _locked_here().update(locked)
     for row in locked.values():
         _refresh_loaded_account(row.id, row.balance, row.version, is_closed=row.is_closed)
@@ -308,27 +337,39 @@ def lock_wallet(user_id: uuid.UUID) -> Locked:
     For a charge, which needs the wallet's id, unit and balance under the lock anyway: one
     statement where loading the account and then locking it took two.
     """
+    return lock_wallets([user_id])[0]
+
+
+def lock_wallets(user_ids: Sequence[uuid.UUID]) -> list[Locked]:
+    """These customers' wallets (in the order given), locked in one statement in the
+    ledger's order (ascending id), found by their keys; a missing wallet is opened."""
     db.session.flush()
-    locked = statements_for(db.session.connection()).lock_customer_by_key(
-        wallet_account_key(user_id)
-    )
-    if locked is None:  # no wallet yet: open it
-        account = wallet_account(user_id)
-        return lock_customer_accounts([account.id])[account.id]
-    _locked_here()[locked.id] = locked
-    _refresh_loaded_account(locked.id, locked.balance, locked.version, is_closed=locked.is_closed)
-    return locked
+    keys = [wallet_account_key(user_id) for user_id in user_ids]
+    locked = statements.lock_customers_by_key(keys)
+    if len(locked) < len(set(keys)):  # no wallet yet (an older row): open it and lock all
+        ids = [wallet_account(user_id).id for user_id in user_ids]
+        by_id = lock_customer_accounts(ids)
+        return [by_id[i] for i in ids]
+    held = _locked_here()
+    for row in locked.values():
+        held[row.id] = row
+        _refresh_loaded_account(row.id, row.balance, row.version, is_closed=row.is_closed)
+    return [locked[key] for key in keys]
 
 
 def locked_balance(account_id: int) -> int:
-    """The balance of a customer account this transaction has locked, after its postings."""
+    """The balance of a customer account this transaction has locked, after its postings.
+
+    Right after a posting, ``transaction.balances_after`` answers without this look-up,
+    which reads the row under its lock again once a savepoint has ended since.
+    """
     held = _locked_here().get(account_id)
     if held is None:  # forgotten at a savepoint's end: read it under the lock again
         held = lock_customer_accounts([account_id])[account_id]
     return held.balance
 
 
-def _lock_for_posting(sql: PostingStatements, account_ids: set[int]) -> dict[int, Locked]:
+def _lock_for_posting(account_ids: set[int]) -> dict[int, Locked]:
     """The customer accounts among ``account_ids``, locked, with their current values.
 
     When this transaction holds every one of them already (a charge locks the wallet before
@@ -342,9 +383,22 @@ def _lock_for_posting(sql: PostingStatements, account_ids: set[int]) -> dict[int
     systems = transaction_memo(_SYSTEM_IDS)
     if all(i in held or i in systems for i in account_ids):
         return {i: held[i] for i in account_ids if i in held}
-    customers = sql.lock_customers(sorted(account_ids))
+    customers = statements.lock_customers(sorted(account_ids))
     held.update(customers)
     return customers
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One balanced transaction, to post with others in ``post_transactions``."""
+
+    kind: str
+    legs: Sequence[Leg]
+    memo: str = ""
+    meta: Mapping[str, Any] | None = None
+    event_at: datetime | None = None
+    # Caps every customer wallet this posting credits (the configured maximum balance).
+    max_balance: int | None = None
 
 
 def post_transaction(
@@ -360,106 +414,152 @@ def post_transaction(
 
     ``max_balance`` caps every credited customer wallet (the configured maximum balance).
     """
-    if len(legs) < 2:
-        raise UnbalancedTransaction("a transaction needs at least two legs")
-    for leg in legs:
-        if type(leg.amount) is not int or leg.amount == 0:
-            raise UnbalancedTransaction(f"leg amounts are non-zero integers, got {leg.amount!r}")
+    posting = Posting(kind, legs, memo=memo, meta=meta, event_at=event_at, max_balance=max_balance)
+    return post_transactions([posting])[0]
 
-    account_ids = {leg.account_id for leg in legs}
+
+def post_transactions(postings: Sequence[Posting]) -> list[LedgerTransaction]:
+    """Post several balanced transactions together, in the statements of one.
+
+    The same rules as ``post_transaction``, checked posting by posting in the order given,
+    each against the balances the ones before it leave; if any is refused, nothing of any
+    of them is written. Then one lock of all their customer accounts (in id order), one
+    INSERT of the transactions, one of all their entries and one UPDATE of the balances:
+    four statements, where posting them one by one sends four each. Each transaction is
+    its own (a history shows each row), as if posted one after the other.
+
+    Each returned transaction's ``balances_after`` maps its customer accounts' ids to their
+    balances after it.
+    """
+    for posting in postings:
+        if len(posting.legs) < 2:
+            raise UnbalancedTransaction("a transaction needs at least two legs")
+        for leg in posting.legs:
+            if type(leg.amount) is not int or leg.amount == 0:
+                raise UnbalancedTransaction(
+                    f"leg amounts are non-zero integers, got {leg.amount!r}"
+                )
+    if not postings:
+        return []
+
+    account_ids = {leg.account_id for posting in postings for leg in posting.legs}
     # Pending ORM changes (an account closed or opened in this request) must be in the
     # database before the lock reads it; a no-op when there are none.
     db.session.flush()
-    sql = statements_for(db.session.connection())
-    customers = _lock_for_posting(sql, account_ids)
+    customers = _lock_for_posting(account_ids)
     systems = _system_accounts_for(account_ids - customers.keys())
     unknown = account_ids - customers.keys() - systems.keys()
     if unknown:
         raise UnbalancedTransaction(f"unknown accounts {sorted(unknown)}")
 
+    # Every rule of every posting first, on balances carried from one posting to the next.
+    now = utcnow()
+    balances = {i: a.balance for i, a in customers.items()}
+    versions = {i: a.version for i, a in customers.items()}
+    planned: list[tuple[dict[str, Any], list[dict[str, Any]], dict[int, int]]] = []
+    for posting in postings:
+        _check_posting(posting, customers, systems, balances)
+        values = {
+            "public_id": uuid.uuid4(),
+            "kind": posting.kind,
+            "memo": posting.memo,
+            "meta": dict(posting.meta or {}),
+            "event_at": posting.event_at or now,
+            "created_at": now,
+        }
+        entries = []
+        for leg in posting.legs:
+            balance_after = None
+            if leg.account_id in balances:
+                balances[leg.account_id] += leg.amount
+                balance_after = balances[leg.account_id]
+            entries.append(
+                {
+                    "account_id": leg.account_id,
+                    "amount": leg.amount,
+                    "balance_after": balance_after,
+                    "created_at": now,
+                }
+            )
+        touched_here = dict.fromkeys(leg.account_id for leg in posting.legs)
+        after = {i: balances[i] for i in touched_here if i in balances}
+        for account_id in after:
+            versions[account_id] += 1
+        planned.append((values, entries, after))
+
+    transaction_ids = statements.insert_transactions([values for values, _, _ in planned])
+    statements.insert_entries(
+        [
+            {"transaction_id": transaction_ids[values["public_id"]], **entry}
+            for values, entries, _ in planned
+            for entry in entries
+        ]
+    )
+    touched = sorted({i for _, _, after in planned for i in after})
+    statements.update_balances({i: (balances[i], versions[i]) for i in touched})
+
+    held = _locked_here()
+    for account_id in touched:
+        held[account_id] = dataclasses.replace(
+            customers[account_id], balance=balances[account_id], version=versions[account_id]
+        )
+        _refresh_loaded_account(account_id, balances[account_id], versions[account_id])
+    posted = []
+    for values, _, after in planned:
+        transaction = LedgerTransaction(id=transaction_ids[values["public_id"]], **values)
+        # The row exists already: attach the object as persistent, without another INSERT.
+        make_transient_to_detached(transaction)
+        db.session.add(transaction)
+        transaction.balances_after = after
+        posted.append(transaction)
+    return posted
+
+
+def _check_posting(
+    posting: Posting,
+    customers: Mapping[int, Locked],
+    systems: Mapping[int, _SystemAccount],
+    balances: Mapping[int, int],
+) -> None:
+    """Refuse ``posting`` if it breaks a rule, given the customers' current ``balances``."""
     totals: dict[str, int] = defaultdict(int)
     deltas: dict[int, int] = defaultdict(int)
-    for leg in legs:
-        unit = (
-            customers[leg.account_id].unit
-            if leg.account_id in customers
-            else systems[leg.account_id].unit
-        )
-        totals[unit] += leg.amount
+    for leg in posting.legs:
+        account = customers.get(leg.account_id) or systems[leg.account_id]
+        totals[account.unit] += leg.amount
         deltas[leg.account_id] += leg.amount
     if any(totals.values()):
         raise UnbalancedTransaction(f"legs do not sum to zero: {dict(totals)}")
 
-    for account_id in sorted(customers):
+    for account_id in sorted(deltas.keys() & customers.keys()):
         account = customers[account_id]
+        balance = balances[account_id]
         delta = deltas[account_id]
         if account.is_closed:
             raise AccountClosed("This wallet is closed.")
-        new_balance = account.balance + delta
+        new_balance = balance + delta
         if new_balance < 0:
             if account.kind is AccountKind.POINTS:
                 raise InsufficientPoints(
-                    f"This needs {-delta} points; {account.balance} are available.",
-                    balance=account.balance,
+                    f"This needs {-delta} points; {balance} are available.",
+                    balance=balance,
                 )
             raise InsufficientFunds(
-                f"This needs {-delta} {account.unit} cents; the balance is {account.balance}.",
-                balance=account.balance,
+                f"This needs {-delta} {account.unit} cents; the balance is {balance}.",
+                balance=balance,
                 currency=account.unit,
             )
         if (
             delta > 0
-            and max_balance is not None
+            and posting.max_balance is not None
             and account.kind is AccountKind.WALLET
-            and new_balance > max_balance
+            and new_balance > posting.max_balance
         ):
             raise BalanceLimitExceeded(
-                f"A wallet holds at most {max_balance} cents; this would make it {new_balance}.",
-                max_balance=max_balance,
+                f"A wallet holds at most {posting.max_balance} cents; this would make it "
+                f"{new_balance}.",
+                max_balance=posting.max_balance,
             )
-
-    now = utcnow()
-    values = {
-        "public_id": uuid.uuid4(),
-        "kind": kind,
-        "memo": memo,
-        "meta": dict(meta or {}),
-        "event_at": event_at or now,
-        "created_at": now,
-    }
-    transaction_id = sql.insert_transaction(values)
-
-    running = {i: a.balance for i, a in customers.items()}
-    rows = []
-    for leg in legs:
-        balance_after = None
-        if leg.account_id in running:
-            running[leg.account_id] += leg.amount
-            balance_after = running[leg.account_id]
-        rows.append(
-            {
-                "transaction_id": transaction_id,
-                "account_id": leg.account_id,
-                "amount": leg.amount,
-                "balance_after": balance_after,
-                "created_at": now,
-            }
-        )
-    sql.insert_entries(rows)
-    held = _locked_here()
-    for account_id, account in customers.items():
-        version = account.version + 1
-        sql.update_balance(account_id, running[account_id], version)
-        held[account_id] = dataclasses.replace(
-            account, balance=running[account_id], version=version
-        )
-        _refresh_loaded_account(account_id, running[account_id], version)
-
-    transaction = LedgerTransaction(id=transaction_id, **values)
-    # The row exists already: attach the object as persistent, without another INSERT.
-    make_transient_to_detached(transaction)
-    db.session.add(transaction)
-    return transaction
 
 
 def _refresh_loaded_account(
@@ -681,3 +781,4 @@ def ledger_ok() -> bool:
 def clear_account_cache() -> None:
     """Forget cached system accounts (tests that recreate the database call this)."""
     _system_accounts.clear()
+    _system_ids.clear()

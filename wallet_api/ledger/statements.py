@@ -1,35 +1,36 @@
 """The statements of a posting, for ``wallet_api.ledger.service`` only.
 
 A posting is: lock the customer accounts (by id, or a wallet by its key), insert the
-transaction, insert its entries, update the cached balances. The rules between them live
-in the service; this module only talks to the database, in two interchangeable ways:
+transactions, insert their entries, update the cached balances. The rules between them
+live in the service; this module only talks to the database.
 
-* :class:`PsycopgStatements` on PostgreSQL: fixed SQL on the psycopg connection that the
-  session's transaction already holds (same transaction, same locks). Profiling showed
-  SQLAlchemy's per-statement execution machinery costing about three times the client CPU
-  of the statements themselves, which made the ledger reach only a third of the raw SQL
-  throughput (bench/README.md). Statements issued here bypass SQLAlchemy's
-  ``before_cursor_execute`` events, so SQL echo does not show them; the driver's errors
-  are raised as SQLAlchemy's own, as ``extensions/fixed.py`` does.
-* :class:`CoreStatements` everywhere else (SQLite, the embedded default): the same
-  statements as SQLAlchemy Core constructs, built once.
+Each statement is written once, as SQLAlchemy Core, and sent as a
+:class:`~wallet_api.extensions.fixed.FixedStatement`: on PostgreSQL compiled once and sent
+on the psycopg connection that the session's transaction already holds (profiling showed
+SQLAlchemy's per-statement machinery costing about three times the client CPU of the
+statements themselves, bench/README.md), on SQLite run as Core. Same SQL, same rows, the
+same SQLAlchemy exception classes on both; SQL echo does not show them.
 
-Both run in the caller's database transaction and never commit.
+A fixed statement cannot expand an ``IN`` list at execution time, and ``= ANY(:ids)`` needs
+an array type that SQLite does not have. So a statement over several rows is built for its
+number of rows (``id IN (:id_0, :id_1)``, ``VALUES (...), (...)``) and kept per number: a
+posting touches one to three customer accounts and writes two to four entries, so a few
+statements cover every posting and each is compiled once per process.
+
+All run in the caller's database transaction and never commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
-import psycopg
-from psycopg.types.json import Json
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import BigInteger, bindparam, case, insert, select, update
 
-from wallet_api.extensions.fixed import as_sqlalchemy_error
+from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.ledger.models import Account, AccountKind, LedgerEntry, LedgerTransaction
 
 
@@ -45,154 +46,126 @@ class Locked:
     is_closed: bool
 
 
-class PostingStatements(Protocol):
-    def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]: ...
-
-    def lock_customer_by_key(self, key: str) -> Locked | None: ...
-
-    def insert_transaction(self, values: dict[str, Any]) -> int: ...
-
-    def insert_entries(self, rows: list[dict[str, Any]]) -> None: ...
-
-    def update_balance(self, account_id: int, balance: int, version: int) -> None: ...
-
-
-def statements_for(connection: Connection) -> PostingStatements:
-    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
-        return PsycopgStatements(connection)
-    return CoreStatements(connection)
-
-
-# --- SQLAlchemy Core -------------------------------------------------------------------
-
 _accounts = Account.__table__
-_LOCK = (
-    select(
-        _accounts.c.id,
-        _accounts.c.kind,
-        _accounts.c.unit,
-        _accounts.c.balance,
-        _accounts.c.version,
-        _accounts.c.is_closed,
-    )
-    .where(_accounts.c.id.in_(bindparam("ids", expanding=True)), _accounts.c.balance.is_not(None))
-    .order_by(_accounts.c.id)
-    .with_for_update(key_share=True)
+_transactions = LedgerTransaction.__table__
+_entries = LedgerEntry.__table__
+
+_LOCKED_COLUMNS = (
+    _accounts.c.id,
+    _accounts.c.kind,
+    _accounts.c.unit,
+    _accounts.c.balance,
+    _accounts.c.version,
+    _accounts.c.is_closed,
 )
-_LOCK_BY_KEY = (
-    select(*_LOCK.selected_columns)
-    .where(_accounts.c.key == bindparam("key"), _accounts.c.balance.is_not(None))
-    .with_for_update(key_share=True)
-)
-_INSERT_TRANSACTION = insert(LedgerTransaction.__table__)
-_INSERT_ENTRIES = insert(LedgerEntry.__table__)
-_UPDATE_BALANCE = (
-    update(_accounts)
-    .where(_accounts.c.id == bindparam("account_id"))
-    .values(balance=bindparam("new_balance"), version=bindparam("new_version"))
-)
+TRANSACTION_COLUMNS = ("public_id", "kind", "memo", "meta", "event_at", "created_at")
+ENTRY_COLUMNS = ("transaction_id", "account_id", "amount", "balance_after", "created_at")
+
+# Statements per number of rows: more than this many distinct sizes in one process are
+# compiled again when used again, which costs CPU, not correctness.
+_SIZES = 32
 
 
-class CoreStatements:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]:
-        rows = self.connection.execute(_LOCK, {"ids": list(ids)})
-        return {row.id: Locked(*row) for row in rows}
-
-    def lock_customer_by_key(self, key: str) -> Locked | None:
-        row = self.connection.execute(_LOCK_BY_KEY, {"key": key}).one_or_none()
-        return None if row is None else Locked(*row)
-
-    def insert_transaction(self, values: dict[str, Any]) -> int:
-        return self.connection.execute(_INSERT_TRANSACTION, values).inserted_primary_key[0]
-
-    def insert_entries(self, rows: list[dict[str, Any]]) -> None:
-        self.connection.execute(_INSERT_ENTRIES, rows)
-
-    def update_balance(self, account_id: int, balance: int, version: int) -> None:
-        self.connection.execute(
-            _UPDATE_BALANCE,
-            {"account_id": account_id, "new_balance": balance, "new_version": version},
-        )
+def _ids(count: int) -> list[Any]:
+    return [bindparam(f"id_{n}", type_=BigInteger) for n in range(count)]
 
 
-# --- psycopg on PostgreSQL -------------------------------------------------------------
-
-_PG_LOCK = (
-    "SELECT id, kind, unit, balance, version, is_closed FROM ledger_accounts "
-    "WHERE id = ANY(%s) AND balance IS NOT NULL ORDER BY id FOR NO KEY UPDATE"
-)
-_PG_LOCK_BY_KEY = (
-    "SELECT id, kind, unit, balance, version, is_closed FROM ledger_accounts "
-    "WHERE key = %s AND balance IS NOT NULL FOR NO KEY UPDATE"
-)
-_PG_INSERT_TRANSACTION = (
-    "INSERT INTO ledger_transactions (public_id, kind, memo, meta, event_at, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id"
-)
-_PG_UPDATE_BALANCE = "UPDATE ledger_accounts SET balance = %s, version = %s WHERE id = %s"
-_ENTRY_COLUMNS = ("transaction_id", "account_id", "amount", "balance_after", "created_at")
-
-
-@lru_cache(maxsize=16)
-def _pg_insert_entries(count: int) -> str:
-    row = "(" + ", ".join(["%s"] * len(_ENTRY_COLUMNS)) + ")"
-    return (
-        f"INSERT INTO ledger_entries ({', '.join(_ENTRY_COLUMNS)}) "  # noqa: S608  (constants only)
-        f"VALUES {', '.join([row] * count)}"
+@lru_cache(maxsize=_SIZES)
+def _lock(count: int) -> FixedStatement:
+    # System accounts (no cached balance) are left out, so their hot rows are never locked;
+    # ``FOR NO KEY UPDATE`` in id order, so that two postings never wait in a cycle, and
+    # without blocking the inserts of entries that reference the accounts (key share).
+    return FixedStatement(
+        select(*_LOCKED_COLUMNS)
+        .where(_accounts.c.id.in_(_ids(count)), _accounts.c.balance.is_not(None))
+        .order_by(_accounts.c.id)
+        .with_for_update(key_share=True)
     )
 
 
-def _aware(value: datetime) -> datetime:
-    # The UTCDateTime column type refuses naive datetimes; so does this path.
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to the ledger")
-    return value
+@lru_cache(maxsize=_SIZES)
+def _lock_by_key(count: int) -> FixedStatement:
+    keys = [bindparam(f"key_{n}", type_=_accounts.c.key.type) for n in range(count)]
+    return FixedStatement(
+        select(_accounts.c.key, *_LOCKED_COLUMNS)
+        .where(_accounts.c.key.in_(keys), _accounts.c.balance.is_not(None))
+        .order_by(_accounts.c.id)
+        .with_for_update(key_share=True)
+    )
 
 
-def _locked(row: Sequence[Any]) -> Locked:
-    return Locked(row[0], AccountKind(row[1]), row[2], row[3], row[4], row[5])
+@lru_cache(maxsize=_SIZES)
+def _insert_transactions(count: int) -> FixedStatement:
+    # The rows come back matched by ``public_id`` (ours, from Python), not by position: the
+    # order of RETURNING rows of a multi-row INSERT is not promised by either database.
+    rows = [
+        {c: bindparam(f"{c}_{n}", type_=_transactions.c[c].type) for c in TRANSACTION_COLUMNS}
+        for n in range(count)
+    ]
+    return FixedStatement(
+        insert(_transactions).values(rows).returning(_transactions.c.public_id, _transactions.c.id)
+    )
 
 
-class PsycopgStatements:
-    def __init__(self, connection: Connection) -> None:
-        # One client-side cursor (it holds nothing on the server) for all four statements;
-        # commit and rollback stay with the session that owns the connection.
-        self.connection = connection
-        self.cursor = connection.connection.driver_connection.cursor()
+@lru_cache(maxsize=_SIZES)
+def _insert_entries(count: int) -> FixedStatement:
+    rows = [
+        {c: bindparam(f"{c}_{n}", type_=_entries.c[c].type) for c in ENTRY_COLUMNS}
+        for n in range(count)
+    ]
+    return FixedStatement(insert(_entries).values(rows))
 
-    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
-        try:
-            return self.cursor.execute(sql, params)
-        except psycopg.Error as error:
-            # As Session.execute raises it: SQLAlchemy's class, a dropped connection
-            # invalidated first (extensions/fixed.py).
-            raise as_sqlalchemy_error(self.connection, error, sql, params) from error
 
-    def lock_customers(self, ids: Sequence[int]) -> dict[int, Locked]:
-        rows = self._execute(_PG_LOCK, (list(ids),)).fetchall()
-        return {row[0]: _locked(row) for row in rows}
+@lru_cache(maxsize=_SIZES)
+def _update_balances(count: int) -> FixedStatement:
+    # One UPDATE for every customer account of the postings: CASE picks each row's values
+    # (plain SQL on both databases, where ``UPDATE ... FROM (VALUES ...)`` would need
+    # SQLite 3.33 and casts on PostgreSQL). The rows are locked already, in id order.
+    ids = _ids(count)
 
-    def lock_customer_by_key(self, key: str) -> Locked | None:
-        row = self._execute(_PG_LOCK_BY_KEY, (key,)).fetchone()
-        return None if row is None else _locked(row)
+    def per_row(name: str) -> Any:
+        values = [bindparam(f"{name}_{n}", type_=BigInteger) for n in range(count)]
+        return case(*((_accounts.c.id == i, value) for i, value in zip(ids, values, strict=True)))
 
-    def insert_transaction(self, values: dict[str, Any]) -> int:
-        params = (
-            values["public_id"],
-            values["kind"],
-            values["memo"],
-            Json(values["meta"]),
-            _aware(values["event_at"]),
-            _aware(values["created_at"]),
-        )
-        return self._execute(_PG_INSERT_TRANSACTION, params).fetchone()[0]  # type: ignore[no-any-return]
+    return FixedStatement(
+        update(_accounts)
+        .where(_accounts.c.id.in_(ids))
+        .values(balance=per_row("balance"), version=per_row("version"))
+    )
 
-    def insert_entries(self, rows: list[dict[str, Any]]) -> None:
-        params = [row[column] for row in rows for column in _ENTRY_COLUMNS]
-        self._execute(_pg_insert_entries(len(rows)), params)
 
-    def update_balance(self, account_id: int, balance: int, version: int) -> None:
-        self._execute(_PG_UPDATE_BALANCE, (balance, version, account_id))
+def lock_customers(ids: Sequence[int]) -> dict[int, Locked]:
+    """The customer accounts among ``ids``, locked in ascending id order."""
+    wanted = sorted(set(ids))
+    rows = _lock(len(wanted)).execute({f"id_{n}": i for n, i in enumerate(wanted)})
+    return {row.id: Locked(*row) for row in rows}
+
+
+def lock_customers_by_key(keys: Sequence[str]) -> dict[str, Locked]:
+    """The customer accounts of these keys that exist, locked in ascending id order."""
+    wanted = list(dict.fromkeys(keys))
+    rows = _lock_by_key(len(wanted)).execute({f"key_{n}": k for n, k in enumerate(wanted)})
+    return {key: Locked(*values) for key, *values in rows}
+
+
+def insert_transactions(rows: Sequence[Mapping[str, Any]]) -> dict[uuid.UUID, int]:
+    """Insert the transactions in one statement; their ids by ``public_id``."""
+    params = {f"{c}_{n}": row[c] for n, row in enumerate(rows) for c in TRANSACTION_COLUMNS}
+    return {public_id: id_ for public_id, id_ in _insert_transactions(len(rows)).execute(params)}
+
+
+def insert_entries(rows: Sequence[Mapping[str, Any]]) -> None:
+    params = {f"{c}_{n}": row[c] for n, row in enumerate(rows) for c in ENTRY_COLUMNS}
+    _insert_entries(len(rows)).execute(params)
+
+
+def update_balances(balances: Mapping[int, tuple[int, int]]) -> None:
+    """Set each account's ``(balance, version)``, by account id, in one statement."""
+    if not balances:  # system accounts only (a gift from escrow to a store)
+        return
+    params: dict[str, int] = {}
+    for n, (account_id, (balance, version)) in enumerate(balances.items()):
+        params[f"id_{n}"] = account_id
+        params[f"balance_{n}"] = balance
+        params[f"version_{n}"] = version
+    _update_balances(len(balances)).execute(params)

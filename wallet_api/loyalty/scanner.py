@@ -19,9 +19,9 @@ from wallet_api.auth.errors import UserNotFound
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
 from wallet_api.extensions.auth import Principal
+from wallet_api.extensions.money import format_money
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
-from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.errors import RewardItemMismatch
 from wallet_api.loyalty.service import preview_reward_code, redeem_reward_code
 from wallet_api.loyalty.service.rewards import REWARD_CODE_PREFIX, looks_like_reward_code

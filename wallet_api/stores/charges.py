@@ -299,7 +299,9 @@ def _charge_wallet(
     scanned.consume()
     charge_id = uuid.uuid4()
     # Points are awarded before the posting (same transaction: if the wallet cannot pay,
-    # all of it rolls back) so that the charge's ledger row can say what it earned.
+    # all of it rolls back) so that the charge's ledger row can say what it earned; their
+    # ledger posting is written with the sale's, in the statements of one.
+    postings: list[ledger.Posting] = []
     points = loyalty.award_points_for_charge(
         customer.id,
         charge_id=charge_id,
@@ -309,6 +311,7 @@ def _charge_wallet(
         offer_bonus_points=offers.bonus_points,
         new_charge=True,  # charge_id is the uuid4 above: no spend can hold it yet
         customer_since=customer.created_at,
+        postings=postings,
     )
     # The store sells at menu prices; the chain's promotions account pays the discount.
     legs = [Leg(ledger.system_account_id(AccountKind.STORE_SALES, store.id), subtotal)]
@@ -317,21 +320,17 @@ def _charge_wallet(
     if offers.discount_cents:
         promotions = ledger.system_account_id(AccountKind.PROMOTIONS)
         legs.append(Leg(promotions, -offers.discount_cents))
-    transaction = ledger.post_transaction(
-        "charge",
-        legs,
-        memo=store.name,
-        meta=sale_meta(
-            store,
-            charge_id,
-            priced,
-            subtotal=subtotal,
-            discount=offers.discount_cents,
-            offers=offers.receipt_lines,
-            points_earned=points,
-        ),
-        event_at=at,
+    meta = sale_meta(
+        store,
+        charge_id,
+        priced,
+        subtotal=subtotal,
+        discount=offers.discount_cents,
+        offers=offers.receipt_lines,
+        points_earned=points,
     )
+    postings.append(ledger.Posting("charge", legs, memo=store.name, meta=meta, event_at=at))
+    *_, transaction = ledger.post_transactions(postings)
     loyalty.record_offer_use(customer.id, charge_id=charge_id, applied=offers.applied, at=at)
     # The receipt before the blends' counts: it locks the blends ordered, in id order, to
     # verify the customer's ratings of them (see blends.verify_ratings_of).
@@ -359,7 +358,8 @@ def _charge_wallet(
         )
     return ChargeResult(
         charge,
-        ledger.locked_balance(wallet.id),
+        # As the posting left it (a sale its offers paid in full leaves the wallet as locked).
+        transaction.balances_after.get(wallet.id, wallet.balance),
         wallet.unit,
         greeting(customer.first_name, store),
     )

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.money import format_money
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import BalanceLimitExceeded
-from wallet_api.ledger.service import HistoryEntry, format_money
+from wallet_api.ledger.service import HistoryEntry
 from wallet_api.social import service as social
 from wallet_api.social.errors import NotAFriend
 from wallet_api.social.models import NotificationKind
@@ -98,12 +99,10 @@ def send_credit(sender: User, *, to: str, amount: int, message: str = "") -> dic
     if recipient is None or not social.are_friends(sender.id, recipient.id):
         raise NotAFriend("You can only send credit to a friend.")
 
-    source = ledger.wallet_account(sender.id)
-    destination = ledger.wallet_account(recipient.id)
     # Both wallets are locked, in the ledger's order, before the window is summed: a
     # concurrent transfer by this sender waits here and then counts this one. Locking the
     # sender's wallet alone first would deadlock two friends sending to each other.
-    ledger.lock_customer_accounts([source.id, destination.id])
+    source, destination = ledger.lock_wallets([sender.id, recipient.id])
     now = utcnow()
     check_daily_limit(sender.id, amount, now, source.unit)
 
@@ -119,8 +118,8 @@ def send_credit(sender: User, *, to: str, amount: int, message: str = "") -> dic
     try:
         posted = ledger.transfer(
             "transfer",
-            source,
-            destination,
+            source.id,
+            destination.id,
             amount,
             memo=message,
             # Both sides read the same transaction: each shows the party that is not them.
@@ -153,7 +152,7 @@ def send_credit(sender: User, *, to: str, amount: int, message: str = "") -> dic
             "from": social.summary(sender),
         },
     )
-    return view(transfer, balance=source.balance)
+    return view(transfer, balance=posted.balances_after[source.id])
 
 
 def view(transfer: Transfer, *, balance: int | None = None) -> dict[str, Any]:

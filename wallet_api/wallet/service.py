@@ -168,7 +168,7 @@ def get_top_up(user_id: uuid.UUID, top_up_id: uuid.UUID) -> TopUp:
 def _credit(top_up: TopUp, max_balance: int) -> None:
     transaction = ledger.transfer(
         "top_up",
-        ledger.system_account(AccountKind.TOPUP_CLEARING),
+        ledger.system_account_id(AccountKind.TOPUP_CLEARING),
         ledger.wallet_account(top_up.user_id),
         top_up.amount,
         memo="Top-up",

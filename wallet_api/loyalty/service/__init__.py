@@ -23,7 +23,7 @@ Where the rest of the product calls in:
 Messages to people go through ``_notify`` to the notifications inbox (``social.notify``).
 """
 
-from wallet_api.ledger.service import format_money
+from wallet_api.extensions.money import format_money
 from wallet_api.loyalty.service.birthdays import birthday_reward, give_birthday_treats
 from wallet_api.loyalty.service.care import (
     apologies_for_store,

@@ -15,10 +15,10 @@ from wallet_api.audit.service import record_event, user_actor
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.money import format_money
 from wallet_api.extensions.problems import GrantToSelf
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
-from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.errors import (
     GoodwillLimitExceeded,
     GoodwillToSelf,

@@ -54,13 +54,23 @@ def _move_points(
     meta: Mapping[str, Any],
     at: datetime | None = None,
     memo: str = "",
+    postings: list[ledger.Posting] | None = None,
 ) -> None:
-    """Points into (positive) or out of (negative) the customer's points account."""
+    """Points into (positive) or out of (negative) the customer's points account.
+
+    With ``postings``, the posting is added there for the caller to post with its own
+    (``ledger.post_transactions``) instead of being posted now.
+    """
     # Only the ids: posting locks and reads the points account itself.
     mine = ledger.points_account_id(user_id)
     issued = ledger.system_account_id(AccountKind.POINTS_ISSUED)
     source, destination = (issued, mine) if points > 0 else (mine, issued)
-    ledger.transfer(kind, source, destination, abs(points), memo=memo, meta=meta, event_at=at)
+    legs = [ledger.Leg(source, -abs(points)), ledger.Leg(destination, abs(points))]
+    posting = ledger.Posting(kind, legs, memo=memo, meta=meta, event_at=at)
+    if postings is None:
+        ledger.post_transactions([posting])
+    else:
+        postings.append(posting)
 
 
 def points_balance(user_id: uuid.UUID) -> int:

@@ -15,7 +15,7 @@ from wallet_api.audit.service import record_event, user_actor
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.fixed import FixedStatement
-from wallet_api.ledger.service import format_money
+from wallet_api.extensions.money import format_money
 from wallet_api.loyalty.errors import (
     OfferAlreadyUsed,
     OfferNotFound,

@@ -37,6 +37,7 @@ def award_points_for_charge(
     offer_bonus_points: int = 0,
     new_charge: bool = False,
     customer_since: datetime | None = None,
+    postings: list[ledger.Posting] | None = None,
 ) -> int:
     """Record a paid charge towards the tier and credit its points; returns points earned.
 
@@ -47,7 +48,8 @@ def award_points_for_charge(
     caller minted ``charge_id`` in this transaction, so it cannot have earned yet and the
     look-up is skipped (the unique ``charge_id`` of a spend would refuse a second row anyway).
     ``customer_since``: when the customer's account was opened, if the caller has read it
-    (the counter has), for the tenure bonus; otherwise it is read here.
+    (the counter has), for the tenure bonus; otherwise it is read here. ``postings``: the
+    points' ledger posting goes there, for the caller to post with the charge's own.
     """
     if amount_cents < 0 or offer_bonus_points < 0:
         raise ValueError("amounts and bonus points are not negative")
@@ -100,6 +102,7 @@ def award_points_for_charge(
                 "tenure_bonus_pct": tenure,
                 "offer_bonus_points": offer_bonus_points,
             },
+            postings=postings,
         )
     return points
 

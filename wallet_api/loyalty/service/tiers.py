@@ -16,8 +16,8 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.database import transaction_memo
 from wallet_api.extensions.fixed import FixedStatement, as_persistent
+from wallet_api.extensions.money import format_money
 from wallet_api.ledger import service as ledger
-from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.models import (
     Member,
     Spend,
