@@ -332,7 +332,9 @@ def _charge_wallet(
         ),
         event_at=at,
     )
-    loyalty.record_offer_use(customer.id, charge_id=charge_id, applied=offers.applied, at=at)
+    loyalty.record_offer_use(
+        customer.id, charge_id=charge_id, applied=offers.applied, at=at, new_charge=True
+    )
     # The receipt before the blends' counts: it locks the blends ordered, in id order, to
     # verify the customer's ratings of them (see blends.verify_ratings_of).
     charge = record_charge(
