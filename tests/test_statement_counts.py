@@ -38,7 +38,7 @@ def test_a_pay_charge_with_an_offer_and_points(api, monkeypatch):
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["charge"]["discount"] == 39
     assert response.get_json()["charge"]["points_earned"] > 0
-    _pinned(sent, 27)
+    _pinned(sent, 25)
 
 
 def test_a_scan(api, monkeypatch):
