@@ -84,4 +84,4 @@ def test_a_gift_redeemed_at_the_till(api, monkeypatch):
     with counting_statements(monkeypatch) as sent:
         response = redeem(api, scene.scanner, codes[1])
     assert response.status_code == 201, response.get_json()
-    _pinned(sent, 22)
+    _pinned(sent, 19)
