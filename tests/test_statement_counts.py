@@ -71,7 +71,7 @@ def test_a_transfer(api, app, monkeypatch):
     with counting_statements(monkeypatch) as sent:
         response = api.post("/v1/wallet/transfers", body, as_=anna, idem=True)
     assert response.status_code == 201, response.get_json()
-    _pinned(sent, 17)
+    _pinned(sent, 16)
 
 
 def test_a_gift_redeemed_at_the_till(api, monkeypatch):

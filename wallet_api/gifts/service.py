@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 
 from wallet_api.auth.models import User
 from wallet_api.catalog.service import PricedLine, price_lines
@@ -231,16 +231,15 @@ def _address(
 
 
 @transfers.counts_against_daily_limit
-def _gifted_credit_within_window(giver_id: uuid.UUID, now: datetime) -> int:
+def _gifted_credit_within_window(
+    giver_id: ColumnElement[uuid.UUID], since: ColumnElement[datetime]
+) -> ScalarSelect[int]:
     # Every gift of credit given in the window counts, whatever became of it since.
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(Gift.amount), 0)).where(
-            Gift.giver_id == giver_id,
-            Gift.kind == GiftKind.AMOUNT,
-            Gift.created_at > now - transfers.WINDOW,
-        )
+    return (
+        select(func.coalesce(func.sum(Gift.amount), 0))
+        .where(Gift.giver_id == giver_id, Gift.kind == GiftKind.AMOUNT, Gift.created_at > since)
+        .scalar_subquery()
     )
-    return int(total or 0)
 
 
 def give(
