@@ -50,7 +50,7 @@ def test_a_scan(api, monkeypatch):
         response = api.post("/v1/scans", body, as_=scene.scanner.token)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["balance_covers"] is True
-    _pinned(sent, 6)
+    _pinned(sent, 5)
 
 
 def test_a_top_up(api, monkeypatch):

@@ -144,7 +144,7 @@ _members = Member.__table__
 _WALLET_COLUMNS = ("id", "kind", "unit", "balance", "version", "is_closed")
 
 
-def _customer_wallet_member(*, with_member: bool) -> FixedStatement:
+def _customer_wallet_member(*, with_member: bool, lock: bool = True) -> FixedStatement:
     columns = [
         _users.c.id,
         _users.c.first_name,
@@ -163,15 +163,16 @@ def _customer_wallet_member(*, with_member: bool) -> FixedStatement:
             *(column.label(f"member_{column.key}") for column in _members.c)
         ).join(_members, _members.c.user_id == _users.c.id)
         locked.append(_members)
-    return FixedStatement(
-        statement.where(_users.c.id == bindparam("user_id")).with_for_update(
-            key_share=True, of=locked
-        )
-    )
+    statement = statement.where(_users.c.id == bindparam("user_id"))
+    if lock:
+        statement = statement.with_for_update(key_share=True, of=locked)
+    return FixedStatement(statement)
 
 
 _CUSTOMER_AND_WALLET = _customer_wallet_member(with_member=False)
 _CUSTOMER_WALLET_AND_MEMBER = _customer_wallet_member(with_member=True)
+# A scan locks nothing: the same read of the person and their wallet, without the lock.
+_CUSTOMER_AND_WALLET_AS_READ = _customer_wallet_member(with_member=False, lock=False)
 
 
 def customer_with_locked_wallet(
@@ -221,18 +222,41 @@ def customer_with_locked_wallet(
     return customer, wallet
 
 
+def _customer_and_balance(scanned: ScannedCode) -> tuple[Customer, int]:
+    """As ``customer_of`` then ``open_wallet`` and its balance, in one statement where the
+    wallet exists (the two steps, with their exact errors, where it does not yet)."""
+    row = None
+    if scanned.customer_id is not None:
+        row = _CUSTOMER_AND_WALLET_AS_READ.execute(
+            {
+                "user_id": scanned.customer_id,
+                "wallet_key": ledger.wallet_account_key(scanned.customer_id),
+            }
+        ).one_or_none()
+    if row is None:
+        customer = customer_of(scanned)
+        return customer, ledger.balance_of(open_wallet(customer))
+    if not row.is_active:
+        raise CodeUnknown("This code is not known.")
+    customer = Customer(row.id, row.first_name, row.created_at)
+    if row.wallet_is_closed:
+        raise AccountClosed(f"{customer.first_name}'s wallet is closed.")
+    return customer, row.wallet_balance
+
+
 def scan(
     principal: Principal, code: str, *, store_id: uuid.UUID | None, amount: int | None
 ) -> dict[str, Any]:
     store = counter_store(principal, store_id)
     scanned = resolve_code(code)
-    customer = customer_of(scanned) if scanned.customer_id is not None else None
     covers = None
-    if scanned.kind == "pay" and customer is not None:
-        wallet = open_wallet(customer)
+    if scanned.kind == "pay":
+        customer, balance = _customer_and_balance(scanned)
         if amount is not None:
-            covers = ledger.balance_of(wallet) >= amount
-    elif scanned.covers is not None and amount is not None:
+            covers = balance >= amount
+    else:
+        customer = customer_of(scanned) if scanned.customer_id is not None else None
+    if scanned.kind != "pay" and scanned.covers is not None and amount is not None:
         covers = scanned.covers(amount)
     return {
         "kind": scanned.kind,
