@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import column as sa_column
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import table as sa_table
 from sqlalchemy.exc import (
     IntegrityError,
     MultipleResultsFound,
@@ -288,3 +290,50 @@ def test_a_statement_in_a_savepoint_is_rolled_back_with_it(app, api: ApiClient) 
             rename.execute({"user_id": user_id, "first_name": "Ann"})
         db.session.commit()
         assert db.session.get(User, user_id).first_name == "Ann"
+
+
+def _kill_every_pooled_connection() -> int:
+    """Terminate the server processes behind every connection of this database but the
+    killer's own, as a database restart would; how many there were."""
+    with db.engine.connect() as killer:
+        killed = killer.execute(
+            select(func.count(func.pg_terminate_backend(_activity.c.pid))).where(
+                _activity.c.datname == func.current_database(),
+                _activity.c.pid != func.pg_backend_pid(),
+            )
+        ).scalar_one()
+    return int(killed)
+
+
+_activity = sa_table("pg_stat_activity", sa_column("pid"), sa_column("datname"))
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("first", ["device", "user"], ids=["fixed-statement-first", "orm-first"])
+def test_after_the_database_killed_every_connection_one_request_answers_503_then_all_recover(
+    app, api, first
+) -> None:
+    # No pool pre-ping (config._engine_options): the request that meets a dead connection
+    # answers 503 database_unavailable, to be retried with its Idempotency-Key, and
+    # invalidates every connection the pool made before, so the requests after it all work.
+    from tests.stores_helpers import counter_scene
+
+    scene = counter_scene(api, funds=0)
+    scan = {"code": "P" + "A" * 24}
+
+    def ask() -> int:
+        if first == "device":  # the till's first statement is a fixed one (its device)
+            return api.post("/v1/scans", scan, as_=scene.scanner.token).status_code
+        return api.get("/v1/wallet", as_=scene.anna).status_code  # an ORM load first
+
+    in_use = [ask() for _ in range(3)]
+    # Several pooled connections, as a busy worker has: checked out at once, then returned.
+    with app.app_context():
+        held = [db.engine.connect() for _ in range(3)]
+        for connection in held:
+            connection.execute(select(1))
+        for connection in held:
+            connection.close()
+        assert _kill_every_pooled_connection() >= 2  # the killer took one of the three
+    answers = [ask() for _ in range(5)]
+    assert answers == [503] + in_use[:1] * 4, answers

@@ -118,7 +118,8 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 
 def _forget_failed_transaction() -> None:
     # Roll back now, so this request can write nothing more; a connection that died is
-    # invalidated by SQLAlchemy, and the pool (pre-ping) hands out only live ones after.
+    # invalidated by SQLAlchemy, with every idle one in the pool (optimistic disconnect
+    # handling, see config._engine_options): the requests after it get new connections.
     try:
         db.session.rollback()
     except (sa_exc.SQLAlchemyError, psycopg.Error) as exc:

@@ -227,4 +227,13 @@ def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Each request takes its own connection; the busy timeout and WAL are set on connect.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # No pre-ping: it sent a round trip (``;``) before every request's first statement, to
+    # guard against a connection that died since its last use, which happens when the
+    # database restarts or a connection is cut. The optimistic handling SQLAlchemy
+    # documents covers that instead: the statement that meets a dead connection raises a
+    # disconnect, SQLAlchemy invalidates that connection and every idle one in the pool,
+    # and the app answers 503 ``database_unavailable`` (nothing of the request was kept;
+    # the till retries with the same Idempotency-Key, as it does after any 503). Requests
+    # after it get new connections. One retried request per worker per restart, against a
+    # round trip on every request.
+    return {"pool_size": 10, "max_overflow": 10}

@@ -42,6 +42,7 @@ class Principal:
     role: str | None = None
     store_id: uuid.UUID | None = None
     user: Any = None  # the User row, loaded once per request
+    store: Any = None  # a device's store, read with the device (one statement, not two)
 
     @property
     def scope(self) -> str:

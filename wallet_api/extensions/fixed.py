@@ -183,15 +183,19 @@ def as_sqlalchemy_error(
     """The driver's error as ``Session.execute`` would have raised it.
 
     A dropped connection is invalidated, so that the session's rollback does not try the
-    dead socket and the pool never hands it out again; the error is SQLAlchemy's own class
-    (``IntegrityError``, ``OperationalError``, ...), so callers and the app's error
-    handlers treat both lanes alike.
+    dead socket and the pool never hands it out again (nor any connection as old); the
+    error is SQLAlchemy's own class (``IntegrityError``, ``OperationalError``, ...), so
+    callers and the app's error handlers treat both lanes alike.
     """
     dialect = connection.dialect
     disconnected = connection.invalidated or dialect.is_disconnect(
         error, connection.connection.dbapi_connection, None
     )
     if disconnected and not connection.invalidated:
+        # As SQLAlchemy's own execution does on a disconnect: every connection the pool
+        # made before now is replaced at its next checkout (a restarted server killed them
+        # all), so the requests after this one do not each meet a dead connection in turn.
+        connection.engine.pool._invalidate(connection.connection, error, _checkin=False)
         connection.invalidate(error)
     return DBAPIError.instance(  # type: ignore[no-any-return]
         sql,

@@ -41,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 
 from wallet_api.auth.models import User
 from wallet_api.catalog.service import PricedLine, price_lines
@@ -49,6 +49,7 @@ from wallet_api.clock import utcnow
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
+from wallet_api.extensions.fixed import as_persistent
 from wallet_api.extensions.money import format_money
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.extensions.problems import ApiError, Conflict, ValidationFailed
@@ -231,16 +232,15 @@ def _address(
 
 
 @transfers.counts_against_daily_limit
-def _gifted_credit_within_window(giver_id: uuid.UUID, now: datetime) -> int:
+def _gifted_credit_within_window(
+    giver_id: ColumnElement[uuid.UUID], since: ColumnElement[datetime]
+) -> ScalarSelect[int]:
     # Every gift of credit given in the window counts, whatever became of it since.
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(Gift.amount), 0)).where(
-            Gift.giver_id == giver_id,
-            Gift.kind == GiftKind.AMOUNT,
-            Gift.created_at > now - transfers.WINDOW,
-        )
+    return (
+        select(func.coalesce(func.sum(Gift.amount), 0))
+        .where(Gift.giver_id == giver_id, Gift.kind == GiftKind.AMOUNT, Gift.created_at > since)
+        .scalar_subquery()
     )
-    return int(total or 0)
 
 
 def give(
@@ -387,6 +387,9 @@ def _check_pending(gift: Gift, now: datetime) -> None:
         raise _state_error(gift, now)
 
 
+_gifts = Gift.__table__
+
+
 def _settle(
     gift: Gift, status: GiftStatus, now: datetime, *, scanned_hash: str | None = None
 ) -> None:
@@ -398,17 +401,20 @@ def _settle(
     conditions = [Gift.id == gift.id, Gift.status == GiftStatus.PENDING, Gift.expires_at > now]
     if scanned_hash is not None:
         conditions.append(Gift.code_hash == scanned_hash)
-    result = db.session.execute(
-        update(Gift)
-        .where(*conditions)
-        .values(status=status, settled_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(gift)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    # The gift as it is now comes back with the update (RETURNING, its row set on the object
+    # in place): a refresh after it cost a SELECT of the gift and, as that loads the giver
+    # and the recipient with it (selectin), of both people again. Only when nothing matched
+    # is it read again, to say why.
+    db.session.flush()  # what the session holds of the gift is written before, as before
+    settled = db.session.execute(
+        update(_gifts).where(*conditions).values(status=status, settled_at=now).returning(*_gifts.c)
+    ).one_or_none()
+    if settled is None:
+        db.session.refresh(gift)
         if scanned_hash is not None and gift.code_hash != scanned_hash:
             raise GiftClaimedAway("This gift was claimed into the Bean Wallet app just now.")
         raise _state_error(gift, now)
+    as_persistent(Gift, settled)
 
 
 def _release(

@@ -357,6 +357,15 @@ def lock_wallets(user_ids: Sequence[uuid.UUID]) -> list[Locked]:
     return [locked[key] for key in keys]
 
 
+def hold_locked_wallet(locked: Locked) -> Locked:
+    """A wallet another statement has just read under the lock ``lock_wallet`` takes (the
+    counter reads it with its customer, ``stores/scanning.py``): kept as this transaction's,
+    as ``lock_wallet`` keeps what it locks, so the posting does not lock it again."""
+    _locked_here()[locked.id] = locked
+    _refresh_loaded_account(locked.id, locked.balance, locked.version, is_closed=locked.is_closed)
+    return locked
+
+
 def locked_balance(account_id: int) -> int:
     """The balance of a customer account this transaction has locked, after its postings.
 

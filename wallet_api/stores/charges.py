@@ -45,7 +45,7 @@ from wallet_api.stores.codes import ScannedCode, resolve_code
 from wallet_api.stores.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
 from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
 from wallet_api.stores.reports import day_bounds
-from wallet_api.stores.scanning import customer_of, greeting, lock_open_wallet
+from wallet_api.stores.scanning import customer_with_locked_wallet, greeting
 from wallet_api.stores.service import acts_for, counter_store
 
 
@@ -269,11 +269,12 @@ def _charge_wallet(
     principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
 ) -> ChargeResult:
     """A pay code: offers first, then the wallet pays the rest and earns points."""
-    customer = customer_of(scanned)
     # Lock order: the customer's wallet, then every loyalty member involved (the customer
     # and the creators of the blends ordered) in id order, then points. Refunds and
     # apologies take the wallet first too, so they queue behind a charge, never deadlock.
-    wallet = lock_open_wallet(customer)
+    # Without blends the customer is the only member: read and locked with the wallet.
+    ordered_blends = any(item.get("blend_id") for item in data.get("items") or ())
+    customer, wallet = customer_with_locked_wallet(scanned, lock_member=not ordered_blends)
     priced, subtotal = priced_order(data, viewer_id=customer.id)
     at = utcnow()
     blend_lines = sorted((line for line in priced if line.kind == "blend"), key=_item_id)
@@ -331,7 +332,9 @@ def _charge_wallet(
     )
     postings.append(ledger.Posting("charge", legs, memo=store.name, meta=meta, event_at=at))
     *_, transaction = ledger.post_transactions(postings)
-    loyalty.record_offer_use(customer.id, charge_id=charge_id, applied=offers.applied, at=at)
+    loyalty.record_offer_use(
+        customer.id, charge_id=charge_id, applied=offers.applied, at=at, new_charge=True
+    )
     # The receipt before the blends' counts: it locks the blends ordered, in id order, to
     # verify the customer's ratings of them (see blends.verify_ratings_of).
     charge = record_charge(

@@ -8,17 +8,20 @@ window needs neither and lets the error say exactly what can be sent now.
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, Uuid, bindparam, func, select
 
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
 from wallet_api.extensions import db
+from wallet_api.extensions.database import UTCDateTime
 from wallet_api.extensions.money import format_money
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import BalanceLimitExceeded
@@ -38,13 +41,14 @@ WINDOW = timedelta(hours=24)
 
 # Other ways credit leaves a wallet for someone else (gifts of credit) count against the
 # same daily limit, whichever way is used first. Their domains import this one, so they
-# register how to sum what a sender gave in the window rather than being imported here.
-Outflow = Callable[[uuid.UUID, datetime], int]
+# register what a sender gave in the window, as a scalar subquery given the sender's id and
+# the window's start, rather than being imported here: every sum goes in one statement.
+Outflow = Callable[[ColumnElement[uuid.UUID], ColumnElement[datetime]], ScalarSelect[int]]
 _other_outflows: list[Outflow] = []
 
 
 def counts_against_daily_limit(outflow: Outflow) -> Outflow:
-    """Register ``outflow(sender_id, now)``: credit that left in the 24 hours before now."""
+    """Register ``outflow(sender_id, since)``: the credit that left after ``since``."""
     _other_outflows.append(outflow)
     return outflow
 
@@ -52,12 +56,16 @@ def counts_against_daily_limit(outflow: Outflow) -> Outflow:
 def sent_within_window(sender_id: uuid.UUID, now: datetime | None = None) -> int:
     """What ``sender_id`` sent (transfers and other outflows) in the 24 hours before ``now``."""
     now = now or utcnow()
-    total = db.session.scalar(
-        select(func.coalesce(func.sum(Transfer.amount), 0)).where(
-            Transfer.sender_id == sender_id, Transfer.created_at > now - WINDOW
-        )
-    )
-    return int(total or 0) + sum(outflow(sender_id, now) for outflow in _other_outflows)
+    sender = bindparam("sender_id", sender_id, type_=Uuid)
+    since = bindparam("since", now - WINDOW, type_=UTCDateTime())
+    sums = [
+        select(func.coalesce(func.sum(Transfer.amount), 0))
+        .where(Transfer.sender_id == sender, Transfer.created_at > since)
+        .scalar_subquery(),
+        *(outflow(sender, since) for outflow in _other_outflows),
+    ]
+    total = db.session.scalar(select(functools.reduce(operator.add, sums)))
+    return int(total or 0)
 
 
 def check_daily_limit(sender_id: uuid.UUID, amount: int, now: datetime, currency: str) -> None:

@@ -62,6 +62,7 @@ from wallet_api.loyalty.service.rewards import (
 from wallet_api.loyalty.service.tiers import (
     current_tier,
     evaluate_all,
+    hold_locked_member,
     lock_members,
     loyalty_status,
     qualifying_spend,
@@ -94,6 +95,7 @@ __all__ = [
     "give_birthday_treats",
     "give_goodwill",
     "grant_switcher_bonus",
+    "hold_locked_member",
     "lock_members",
     "looks_like_reward_code",
     "loyalty_status",

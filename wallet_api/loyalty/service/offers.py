@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.audit.service import record_event, user_actor
@@ -267,19 +267,59 @@ def apply_offers(
     )
 
 
+# Built once: a charge that applied offers records their use with it.
+_INSERT_OFFER_USES = FixedStatement(insert(OfferUse.__table__))
+
+
+def _offer_use_row(
+    user_id: uuid.UUID, charge_id: uuid.UUID, offer: AppliedOffer, at: datetime
+) -> dict[str, Any]:
+    return {
+        "offer_id": offer.offer_id,
+        "once_offer_id": offer.offer_id if offer.once_per_customer else None,
+        "user_id": user_id,
+        "charge_id": charge_id,
+        "discount_cents": offer.discount_cents,
+        "bonus_points": offer.bonus_points,
+        "used_at": at,
+    }
+
+
 def record_offer_use(
     user_id: uuid.UUID,
     *,
     charge_id: uuid.UUID,
     applied: Sequence[AppliedOffer],
     at: datetime | None = None,
+    new_charge: bool = False,
 ) -> None:
     """Record the offers a charge used. Again for the same charge: nothing new.
 
     Raises ``OfferAlreadyUsed`` when a concurrent charge used a once-per-customer offer
     first; the charge should fail (and may be priced again).
+
+    ``new_charge``: the caller minted ``charge_id`` in this transaction and holds the
+    customer's member lock (``lock_members``) since before ``apply_offers``, as a charge at
+    the counter does. Then the uses are written by one statement, without the look-up and
+    the savepoint: no row can hold the new charge id yet, and every charge of the customer
+    takes that lock before it reads the offers, so a second charge waits for the first to
+    commit and then no longer finds a once-per-customer offer it used. The unique
+    constraints stay the final guard: a use that slips past the lock fails the statement,
+    and the charge (``OfferAlreadyUsed``) with its whole transaction, as it would with the
+    savepoint.
     """
     at = at or utcnow()
+    if new_charge:
+        if applied:
+            try:
+                _INSERT_OFFER_USES.execute(
+                    [_offer_use_row(user_id, charge_id, offer, at) for offer in applied]
+                )
+            except IntegrityError as exc:
+                once = [offer.title for offer in applied if offer.once_per_customer]
+                titles = ", ".join(once) or "An offer"
+                raise OfferAlreadyUsed(f"{titles} was already used by this customer.") from exc
+        return
     for offer in applied:
         recorded = db.session.scalar(
             select(OfferUse.id).where(

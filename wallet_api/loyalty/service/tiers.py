@@ -4,7 +4,8 @@ only after a grace period. Evaluated lazily on read and on earning, and by a dai
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections import namedtuple
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -143,6 +144,19 @@ def _locked_member(user_id: uuid.UUID) -> Member | None:
     if row is None:
         return None
     member = locked[user_id] = as_persistent(Member, row)
+    return member
+
+
+_MemberRow = namedtuple("_MemberRow", [column.key for column in _members.c])  # type: ignore[misc]
+
+
+def hold_locked_member(values: Mapping[str, Any]) -> Member:
+    """A member row another statement has just read under a lock that excludes
+    ``_LOCK_MEMBER``'s (the counter reads it with the customer and the wallet, after the
+    wallet, ``stores/scanning.py``): kept as this transaction's, as ``_locked_member`` keeps
+    what it locks. ``values``: every column of the row, by name."""
+    locked: dict[uuid.UUID, Member] = transaction_memo(_LOCKED_MEMBERS)
+    member = locked[values["user_id"]] = as_persistent(Member, _MemberRow(**values))
     return member
 
 
