@@ -526,8 +526,8 @@ def _one_code_many_tills(api, app, tills):
     assert all(r.get_json()["code"] == "code_already_used" for r in results if r.status_code == 409)
     assert balance(api, scene.anna) == 9_900
     with app.app_context():
+        from wallet_api.counter.models import Charge
         from wallet_api.extensions import db
-        from wallet_api.stores.models import Charge
 
         assert db.session.query(Charge).count() == 1
 

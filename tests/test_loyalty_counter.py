@@ -38,9 +38,9 @@ def _transaction(app, charge_id):
     """The ledger transaction of a charge: its kind, its legs by account kind, its meta."""
     from sqlalchemy import select
 
+    from wallet_api.counter.models import Charge
     from wallet_api.extensions import db
     from wallet_api.ledger.models import Account, LedgerTransaction
-    from wallet_api.stores.models import Charge
 
     with app.app_context():
         row = db.session.get(Charge, uuid.UUID(charge_id))
@@ -290,8 +290,8 @@ def _tills_race_for_one_reward(api, app, rewarded, tills):
     statuses = sorted(r.status_code for r in results)
     assert statuses == [201] + [409] * (tills - 1), [r.get_json() for r in results]
     with app.app_context():
+        from wallet_api.counter.models import Charge
         from wallet_api.extensions import db
-        from wallet_api.stores.models import Charge
 
         assert db.session.query(Charge).filter_by(kind="reward").count() == 1
 
@@ -306,9 +306,9 @@ def test_twelve_tills_racing_with_one_reward_code_redeem_it_once(api, app, rewar
 
 
 def test_each_kind_of_code_owns_its_first_letter(app):
+    from wallet_api.counter.registry import register_code_kind, registered_prefixes
     from wallet_api.loyalty.scanner import resolve_reward_code
     from wallet_api.paycodes.service import resolve_pay_code
-    from wallet_api.stores.codes import register_code_kind, registered_prefixes
 
     kinds = registered_prefixes()
     assert kinds["R"] is resolve_reward_code

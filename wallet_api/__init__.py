@@ -35,6 +35,7 @@ DOMAINS = (
     "wallet_api.transfers",
     "wallet_api.audit",
     "wallet_api.stores",
+    "wallet_api.counter",
     "wallet_api.paycodes",
     "wallet_api.loyalty",
     "wallet_api.wallet",

@@ -39,6 +39,10 @@ from wallet_api.allowances.models import Allowance, AllowanceUse, Period
 from wallet_api.auth.models import User
 from wallet_api.catalog.service import PricedLine
 from wallet_api.clock import utcnow
+from wallet_api.counter.models import Charge
+from wallet_api.counter.registry import ScannedCode
+from wallet_api.counter.scanning import customer_user_of, greeting, open_wallet
+from wallet_api.counter.service import ChargeResult, priced_order, record_charge, sale_meta
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
@@ -47,10 +51,7 @@ from wallet_api.ledger.models import AccountKind
 from wallet_api.ledger.service import HistoryEntry, format_money
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
-from wallet_api.stores.charges import ChargeResult, priced_order, record_charge, sale_meta
-from wallet_api.stores.codes import ScannedCode
-from wallet_api.stores.models import Charge, Store
-from wallet_api.stores.scanning import customer_user_of, greeting, open_wallet
+from wallet_api.stores.models import Store
 from wallet_api.wallet import counterparties
 
 ALLOWANCE_KIND = "allowance"

@@ -15,12 +15,12 @@ from wallet_api.blends import service
 from wallet_api.blends.models import Blend
 from wallet_api.blends.schemas import BlendCreateSchema
 from wallet_api.catalog.models import Ingredient
+from wallet_api.counter.service import create_charge
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
 from wallet_api.paycodes.service import create_pay_code
-from wallet_api.stores.charges import create_charge
 from wallet_api.stores.demo import DemoScanner
 
 # owner's handle, then the recipe by ingredient names

@@ -59,13 +59,13 @@ from wallet_api.catalog.errors import ItemUnavailable, SizeUnavailable
 from wallet_api.catalog.models import Ingredient, IngredientKind, Size
 from wallet_api.catalog.service import PricedLine
 from wallet_api.clock import utcnow
+from wallet_api.counter.models import Charge, ChargeLine
 from wallet_api.extensions import db
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger.service import currency
 from wallet_api.loyalty import service as loyalty
 from wallet_api.social.service import are_friends
-from wallet_api.stores.models import Charge, ChargeLine
 
 # PRIOR_VOTES (m: about this many votes before a blend's own mean dominates) and REF_MEAN
 # live with the models: the stored ``ref_rating`` depends on them.

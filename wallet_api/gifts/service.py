@@ -46,6 +46,10 @@ from sqlalchemy import ColumnElement, func, select, update
 from wallet_api.auth.models import User
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeUnknown
+from wallet_api.counter.registry import ScannedCode
+from wallet_api.counter.scanning import greeting
+from wallet_api.counter.service import ChargeResult, record_charge, sale_meta
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
@@ -73,11 +77,7 @@ from wallet_api.ledger.service import HistoryEntry
 from wallet_api.paycodes.service import code_hash, derive_code
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
-from wallet_api.stores.charges import ChargeResult, record_charge, sale_meta
-from wallet_api.stores.codes import ScannedCode
-from wallet_api.stores.errors import CodeUnknown
 from wallet_api.stores.models import Store
-from wallet_api.stores.scanning import greeting
 from wallet_api.transfers import service as transfers
 from wallet_api.wallet import counterparties
 

@@ -3,6 +3,8 @@ from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
 from wallet_api.clock import utcnow
+from wallet_api.counter import service as store_charges
+from wallet_api.counter.errors import ChargeNotFound, CodeAlreadyUsed, CodeExpired
 from wallet_api.extensions import Blueprint, db, writes_on_read
 from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.pagination import CursorArgs, keyset_page, page_of
@@ -35,8 +37,6 @@ from wallet_api.loyalty.schemas import (
     SwitcherBonusRequestSchema,
     SwitcherBonusSchema,
 )
-from wallet_api.stores import charges as store_charges
-from wallet_api.stores.errors import ChargeNotFound, CodeAlreadyUsed, CodeExpired
 
 blp = Blueprint(
     "loyalty",

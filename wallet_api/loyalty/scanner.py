@@ -18,6 +18,15 @@ from typing import Any
 from wallet_api.auth.errors import UserNotFound
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeUnknown
+from wallet_api.counter.registry import ScannedCode, register_code_kind
+from wallet_api.counter.scanning import customer_of, greeting
+from wallet_api.counter.service import (
+    ChargeResult,
+    record_charge,
+    register_charge_handler,
+    store_ref,
+)
 from wallet_api.extensions.auth import Principal
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind
@@ -25,16 +34,7 @@ from wallet_api.ledger.service import format_money
 from wallet_api.loyalty.errors import RewardItemMismatch
 from wallet_api.loyalty.service import preview_reward_code, redeem_reward_code
 from wallet_api.loyalty.service.rewards import REWARD_CODE_PREFIX, looks_like_reward_code
-from wallet_api.stores.charges import (
-    ChargeResult,
-    record_charge,
-    register_charge_handler,
-    store_ref,
-)
-from wallet_api.stores.codes import ScannedCode, register_code_kind
-from wallet_api.stores.errors import CodeUnknown
 from wallet_api.stores.models import Store
-from wallet_api.stores.scanning import customer_of, greeting
 
 CODE_KIND = "reward"
 

@@ -2,9 +2,9 @@
 
 
 def register(api):  # type: ignore[no-untyped-def]
+    from wallet_api.counter.registry import register_code_kind
     from wallet_api.paycodes import service
     from wallet_api.paycodes.routes import blp
-    from wallet_api.stores.codes import register_code_kind
 
     register_code_kind(service.PAY_CODE_PREFIX, service.resolve_pay_code)
     register_code_kind(service.OFFLINE_CODE_PREFIX, service.resolve_offline_code)

@@ -17,13 +17,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from wallet_api.clock import utcnow
+from wallet_api.counter.feedback import feedback_summary
+from wallet_api.counter.models import Charge, ChargeLine, Refund
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.ledger.service import currency
 from wallet_api.loyalty import service as loyalty
 from wallet_api.stores.errors import NotStoreStaff
-from wallet_api.stores.feedback import feedback_summary
-from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
+from wallet_api.stores.models import Store
 from wallet_api.stores.service import acts_for
 
 TOP_ITEMS = 5

@@ -18,6 +18,7 @@ from wallet_api.audit.service import record_event
 from wallet_api.auth.errors import UserNotFound
 from wallet_api.auth.models import Role, User
 from wallet_api.clock import utcnow
+from wallet_api.counter.models import Charge
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal, encode_token
 from wallet_api.extensions.fixed import FixedStatement
@@ -31,7 +32,7 @@ from wallet_api.stores.errors import (
     StoreNotFound,
     StoreRequired,
 )
-from wallet_api.stores.models import Charge, Device, Store, StoreStaff
+from wallet_api.stores.models import Device, Store, StoreStaff
 
 # --- stores ------------------------------------------------------------------------------
 

@@ -15,6 +15,9 @@ from sqlalchemy import bindparam, func, select
 
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeUnknown
+from wallet_api.counter.models import Charge, ChargeLine
+from wallet_api.counter.registry import ScannedCode, resolve_code
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.fixed import FixedStatement
@@ -22,9 +25,7 @@ from wallet_api.ledger import service as ledger
 from wallet_api.ledger.errors import AccountClosed
 from wallet_api.ledger.models import Account
 from wallet_api.ledger.statements import Locked
-from wallet_api.stores.codes import ScannedCode, resolve_code
-from wallet_api.stores.errors import CodeUnknown
-from wallet_api.stores.models import Charge, ChargeLine, Store
+from wallet_api.stores.models import Store
 from wallet_api.stores.service import counter_store
 
 USUAL_WINDOW = timedelta(days=90)

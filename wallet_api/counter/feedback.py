@@ -25,12 +25,12 @@ from sqlalchemy.exc import IntegrityError
 
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import ChargeNotFound, FeedbackAlreadyGiven, FeedbackNotDrinker
+from wallet_api.counter.models import Charge, ChargeFeedback
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.ledger.service import currency
 from wallet_api.loyalty import service as loyalty
-from wallet_api.stores.errors import ChargeNotFound, FeedbackAlreadyGiven, FeedbackNotDrinker
-from wallet_api.stores.models import Charge, ChargeFeedback
 
 
 @dataclass(frozen=True)

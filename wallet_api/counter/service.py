@@ -31,6 +31,10 @@ from wallet_api.audit.service import record_event
 from wallet_api.blends import service as blends
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
+from wallet_api.counter.models import Charge, ChargeLine, Refund
+from wallet_api.counter.registry import ScannedCode, resolve_code
+from wallet_api.counter.scanning import customer_of, greeting, lock_open_wallet
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.extensions.fixed import FixedStatement
@@ -41,11 +45,8 @@ from wallet_api.ledger.service import Leg
 from wallet_api.loyalty import service as loyalty
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
-from wallet_api.stores.codes import ScannedCode, resolve_code
-from wallet_api.stores.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
-from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
+from wallet_api.stores.models import Store
 from wallet_api.stores.reports import day_bounds
-from wallet_api.stores.scanning import customer_of, greeting, lock_open_wallet
 from wallet_api.stores.service import acts_for, counter_store
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from wallet_api.stores.errors import CodeUnknown
+from wallet_api.counter.errors import CodeUnknown
 
 
 @dataclass
