@@ -306,8 +306,8 @@ def test_twelve_tills_racing_with_one_reward_code_redeem_it_once(api, app, rewar
 
 
 def test_each_kind_of_code_owns_its_first_letter(app):
-    from wallet_api.counter.registry import register_code_kind, registered_prefixes
-    from wallet_api.loyalty.scanner import resolve_reward_code
+    from wallet_api.counter.registry import CodeKind, register_code_kind, registered_prefixes
+    from wallet_api.loyalty.scanner import charge_reward, resolve_reward_code
     from wallet_api.paycodes.service import resolve_pay_code
 
     kinds = registered_prefixes()
@@ -315,8 +315,13 @@ def test_each_kind_of_code_owns_its_first_letter(app):
     assert kinds["P"] is resolve_pay_code
     assert set(kinds) == {"P", "O", "R", "G"}  # pay, offline, reward, gift
     with pytest.raises(ValueError, match="taken by"):
-        register_code_kind("R", resolve_pay_code)
-    register_code_kind("R", resolve_reward_code)  # the same owner again: a second app
+        register_code_kind(
+            CodeKind(kind="reward", prefix="R", resolve=resolve_pay_code, charge=charge_reward)
+        )
+    # The same owner again: a second app.
+    register_code_kind(
+        CodeKind(kind="reward", prefix="R", resolve=resolve_reward_code, charge=charge_reward)
+    )
     assert registered_prefixes() == kinds
 
 

@@ -2,6 +2,10 @@
 
 
 def register(api):  # type: ignore[no-untyped-def]
+    from wallet_api.blends import service
     from wallet_api.blends.routes import blp
+    from wallet_api.counter.registry import on_charge_recorded
 
+    # Whoever drinks a blend may rate it with a rating that counts.
+    on_charge_recorded(service.verify_ratings_after_charge)
     api.register_blueprint(blp)

@@ -636,6 +636,11 @@ def rate_blend(
     return rating, created
 
 
+def verify_ratings_after_charge(drinker_id: uuid.UUID | None, lines: Sequence[PricedLine]) -> None:
+    """The counter's ``on_charge_recorded`` hook: the blends of a charge just recorded."""
+    verify_ratings_of(drinker_id, [line.item_id for line in lines if line.kind == "blend"])
+
+
 def verify_ratings_of(drinker_id: uuid.UUID | None, blend_ids: Collection[uuid.UUID]) -> None:
     """``drinker_id`` has just had these blends (the blend lines of a charge, in the
     charge's transaction): their ratings of them, of the blends they were copied from and

@@ -1,7 +1,6 @@
 from flask import Response
 from flask.views import MethodView
 
-from wallet_api.allowances.errors import AllowanceExceeded, AllowanceExpired, AllowanceRevoked
 from wallet_api.catalog.errors import ItemUnavailable, SizeUnavailable
 from wallet_api.counter import feedback, scanning
 from wallet_api.counter import service as charges
@@ -15,6 +14,7 @@ from wallet_api.counter.errors import (
     FeedbackNotDrinker,
     RefundExceedsCharge,
 )
+from wallet_api.counter.registry import registered_kinds
 from wallet_api.counter.schemas import (
     ChargeCreatedSchema,
     ChargeCreateSchema,
@@ -28,11 +28,8 @@ from wallet_api.counter.schemas import (
 )
 from wallet_api.extensions import Blueprint, limiter
 from wallet_api.extensions.auth import current_principal, principal_key
-from wallet_api.extensions.problems import GrantToSelf, RateLimited
-from wallet_api.gifts.errors import NOT_PENDING, GiftIsCredit
-from wallet_api.ledger.errors import AccountClosed, BalanceLimitExceeded, InsufficientFunds
-from wallet_api.loyalty.errors import OfferAlreadyUsed, RewardItemMismatch
-from wallet_api.social.errors import NotAFriend
+from wallet_api.extensions.problems import ApiError, GrantToSelf, RateLimited
+from wallet_api.ledger.errors import AccountClosed, BalanceLimitExceeded
 from wallet_api.stores.errors import (
     NotStoreStaff,
     StoreClosed,
@@ -40,11 +37,14 @@ from wallet_api.stores.errors import (
     StoreRequired,
 )
 
+# Documented with the stores, as the API always was: clients find the till's operations
+# there (a generated client's ``api/stores/create_charge.py``).
 blp = Blueprint(
     "counter",
     __name__,
     url_prefix="/v1",
     description="Scans, charges, refunds and feedback at the till",
+    tag="stores",
 )
 
 # Failed code look-ups per scanner (or staff member): guessing codes is hopeless at this
@@ -61,20 +61,11 @@ def _code_failure(response: Response) -> bool:
 
 # Why a till may not work at a store now (services.counter_store).
 COUNTER_PROBLEMS = (StoreNotFound, StoreRequired, NotStoreStaff, StoreClosed)
-# Why a scanned code cannot be used, whatever kind it is: pay (of a wallet or an
-# allowance), offline, gift or reward code. The kinds register themselves (stores/codes.py).
-CODE_PROBLEMS = (
-    CodeUnknown,
-    CodeExpired,
-    CodeAlreadyUsed,
-    AllowanceRevoked,
-    AllowanceExpired,
-    NotAFriend,
-    GiftIsCredit,
-    *NOT_PENDING,
-    AccountClosed,
-    RateLimited,
-)
+# Why a scanned code cannot be used, whatever kind it is; each kind adds its own
+# (``CodeKind.problems``, documented once the kinds have registered: see below).
+CODE_PROBLEMS = (CodeUnknown, CodeExpired, CodeAlreadyUsed, AccountClosed, RateLimited)
+# Why a charge can fail whatever the kind: pricing the items, and kinds without a handler.
+CHARGE_PROBLEMS = (CodeNotChargeable, ItemUnavailable, SizeUnavailable)
 
 
 # One budget shared by scans and charges: both look codes up.
@@ -114,17 +105,7 @@ class Charges(MethodView):
     @blp.idempotent
     @blp.arguments(ChargeCreateSchema)
     @blp.response(201, ChargeCreatedSchema)
-    @blp.problems(
-        *COUNTER_PROBLEMS,
-        *CODE_PROBLEMS,
-        CodeNotChargeable,
-        InsufficientFunds,
-        AllowanceExceeded,
-        ItemUnavailable,
-        SizeUnavailable,
-        RewardItemMismatch,
-        OfferAlreadyUsed,
-    )
+    @blp.problems(*COUNTER_PROBLEMS, *CODE_PROBLEMS, *CHARGE_PROBLEMS)
     def post(self, data):
         """Charge a scanned code for items priced on the server, or a till amount
 
@@ -182,3 +163,16 @@ class ChargeFeedback(MethodView):
         store reads the rating in its daily report.
         """
         return feedback.give_feedback(current_principal(), charge_id, **data)
+
+
+def _kinds_problems() -> list[type[ApiError]]:
+    return [problem for kind in registered_kinds() for problem in kind.problems]
+
+
+def _kinds_charge_problems() -> list[type[ApiError]]:
+    return [*_kinds_problems(), *(p for kind in registered_kinds() for p in kind.charge_problems)]
+
+
+# The kinds of code register in their packages' ``register(api)``, before the counter's.
+blp.problems_when_registered("scan_code", _kinds_problems)
+blp.problems_when_registered("create_charge", _kinds_charge_problems)

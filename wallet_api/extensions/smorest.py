@@ -79,6 +79,18 @@ class Schema(ma.Schema):
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
 
+    def register_blueprint(self, blp, *, parameters=None, **options):  # type: ignore[no-untyped-def]
+        """As flask-smorest's, except that a blueprint whose operations are documented
+        under another blueprint's tag (``Blueprint(..., tag="stores")``) adds no tag of
+        its own: its operations join that group of the docs (and of generated clients)."""
+        if getattr(blp, "tag", None) is None:
+            return super().register_blueprint(blp, parameters=parameters, **options)
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
+        return None
+
     def _register_responses(self) -> None:
         # flask-smorest registers a component per HTTP status; our operations document
         # each error status inline with its problem codes (``problems``), so only the
@@ -203,12 +215,16 @@ BODY_PROBLEMS: tuple[type[ApiError], ...] = (
 )
 
 
+def _add_problems(doc_info: dict[str, Any], problems: Problems) -> None:
+    by_status = doc_info.setdefault("problems", {})
+    for problem in problems:
+        by_status.setdefault(problem.status, {}).setdefault(problem.code, problem.title)
+
+
 def with_problems(func: F, problems: Problems) -> F:
     """Record on ``func`` the problems it can answer, by status, for the spec."""
     func._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
-    by_status = func._apidoc.setdefault("problems", {})  # type: ignore[attr-defined]
-    for problem in problems:
-        by_status.setdefault(problem.status, {}).setdefault(problem.code, problem.title)
+    _add_problems(func._apidoc, problems)  # type: ignore[attr-defined]
     return func
 
 
@@ -236,9 +252,29 @@ def _problems_doc(doc: dict[str, Any], doc_info: Mapping[str, Any], *, spec: Any
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tag: str | None = None, **kwargs: Any) -> None:
+        """``tag``: document the operations under another blueprint's tag, not this one's
+        name (see ``Api.register_blueprint``)."""
         super().__init__(*args, **kwargs)
+        self.tag = tag
+        self._problems_when_registered: dict[str, Callable[[], Problems]] = {}
+        self._prepare_doc_cbks.append(self._registered_problems_doc)
         self._prepare_doc_cbks.append(_problems_doc)
+
+    def problems_when_registered(self, operation_id: str, problems: Callable[[], Problems]) -> None:
+        """Problems of an operation that are known only once the app is put together (those
+        of the kinds of code plugged into the counter): asked for when the blueprint is
+        registered, so it registers after whatever adds to them."""
+        self._problems_when_registered[operation_id] = problems
+
+    def _registered_problems_doc(
+        self, doc: dict[str, Any], doc_info: dict[str, Any], **kwargs: Any
+    ):  # type: ignore[no-untyped-def]
+        operation_id = doc_info.get("manual_doc", {}).get("operationId")
+        problems = self._problems_when_registered.get(operation_id)
+        if problems is not None:
+            _add_problems(doc_info, problems())
+        return doc
 
     def route(  # type: ignore[no-untyped-def,override]
         self, rule, *, operations: Mapping[str, str], parameters=None, tags=None, **options
@@ -256,7 +292,8 @@ class Blueprint(flask_smorest.Blueprint):
             if methods != set(operations):
                 raise TypeError(f"{rule}: name each method of {view.__name__} in operations")
             endpoint = options.pop("endpoint", None)
-            self.add_url_rule(rule, endpoint, view, parameters=parameters, tags=tags, **options)
+            tagged = tags if tags is not None or self.tag is None else [self.tag]
+            self.add_url_rule(rule, endpoint, view, parameters=parameters, tags=tagged, **options)
             docs = self._docs[self._endpoints[-1]]
             for method, name in operations.items():
                 docs[method].setdefault("manual_doc", {})["operationId"] = name

@@ -18,7 +18,6 @@ from wallet_api.audit.service import record_event
 from wallet_api.auth.errors import UserNotFound
 from wallet_api.auth.models import Role, User
 from wallet_api.clock import utcnow
-from wallet_api.counter.models import Charge
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal, encode_token
 from wallet_api.extensions.fixed import FixedStatement
@@ -58,22 +57,6 @@ def get_store(store_id: uuid.UUID) -> Store:
 _stores = Store.__table__
 # Every scan and charge reads its store: one fixed statement (extensions/fixed.py).
 _STORE_ROW = FixedStatement(select(_stores).where(_stores.c.id == bindparam("store_id")))
-
-
-def home_timezone(user_id: uuid.UUID) -> str | None:
-    """A person's time zone as far as the chain can tell: that of the store of their most
-    recent visit (as the one who drank), else of the chain's first store; None before
-    any store exists."""
-    recent = db.session.scalar(
-        select(Store.timezone)
-        .join(Charge, Charge.store_id == Store.id)
-        .where(Charge.drinker_id == user_id)
-        .order_by(Charge.created_at.desc())
-        .limit(1)
-    )
-    if recent is not None:
-        return recent
-    return db.session.scalar(select(Store.timezone).order_by(Store.created_at, Store.id).limit(1))
 
 
 def _store_at_the_counter(store_id: uuid.UUID) -> Store:
