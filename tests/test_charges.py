@@ -147,7 +147,7 @@ def test_a_code_of_a_closed_wallet_is_409(api, app):
 
 
 def test_a_code_of_a_deactivated_person_is_unknown_at_the_till(api, app):
-    # The till reads the person in one fixed statement (stores/scanning.customer_of): a
+    # The till reads the person in one fixed statement (counter/scanning.customer_of): a
     # deactivated account's live code pays nothing and says no more than a wrong code.
     scene = counter_scene(api, funds=500)
     code = pay_code(api, scene.anna)["code"]

@@ -155,7 +155,7 @@ def test_refunds_take_points_back_in_proportion(api):
 
 
 def test_a_years_membership_earns_its_bonus_at_the_till(api):
-    # The counter reads the customer's joining date with the person (stores/scanning.py)
+    # The counter reads the customer's joining date with the person (counter/scanning.py)
     # and hands it to loyalty: the tenure bonus must come out as loyalty computes it.
     clock.freeze(START)
     scene = counter_scene(api, funds=50_00)

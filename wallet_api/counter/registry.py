@@ -104,15 +104,14 @@ def register_code_kind(code_kind: CodeKind) -> None:
         )
     if prefix is not None and resolver is not None:
         _resolvers[prefix] = resolver
-    if handler is None:
-        _kinds[code_kind.kind] = code_kind
-    else:  # another letter of the same kind: its problems join the kind's
-        _kinds[code_kind.kind] = CodeKind(
-            kind=code_kind.kind,
-            charge=code_kind.charge,
-            problems=_union(handler.problems, code_kind.problems),
-            charge_problems=_union(handler.charge_problems, code_kind.charge_problems),
-        )
+    # The kind as charged, whatever its letters: the problems of all of them.
+    known = handler or CodeKind(kind=code_kind.kind, charge=code_kind.charge)
+    _kinds[code_kind.kind] = CodeKind(
+        kind=code_kind.kind,
+        charge=code_kind.charge,
+        problems=_union(known.problems, code_kind.problems),
+        charge_problems=_union(known.charge_problems, code_kind.charge_problems),
+    )
 
 
 def _union(first: Problems, second: Problems) -> Problems:
@@ -124,6 +123,8 @@ def registered_prefixes() -> dict[str, Resolver]:
 
 
 def registered_kinds() -> list[CodeKind]:
+    """Each kind as charged, with the problems of all its letters (their resolvers are in
+    ``registered_prefixes``)."""
     return list(_kinds.values())
 
 

@@ -29,6 +29,10 @@ def add_to_daily_report(figures: DayFigures) -> None:
         _day_figures.append(figures)
 
 
+def daily_report_figures() -> list[DayFigures]:
+    return list(_day_figures)
+
+
 def day_bounds(store: Store, day: date) -> tuple[datetime, datetime]:
     """Local midnight to local midnight in UTC; a day of a DST change has 23 or 25 hours."""
     zone = ZoneInfo(store.timezone)
