@@ -1,8 +1,4 @@
-"""Stores, their staff and scanner devices; charges at the counter and their refunds.
-
-A charge keeps a snapshot of what was sold (name, size, unit price) so receipts, reports
-and "the usual" never depend on today's menu.
-"""
+"""Stores, their staff and scanner devices (the charges made at them: counter/models.py)."""
 
 from __future__ import annotations
 
