@@ -4,7 +4,7 @@
     python3 dev.py serve      # virtualenv, install, migrate, seed the demo, serve :5000
     python3 dev.py test       # the whole test suite (SQLite; PostgreSQL if configured), in
                               # parallel (pytest-xdist; pass -n 0 for one process)
-    python3 dev.py lint       # ruff lint and format check
+    python3 dev.py lint       # ruff lint and format check, import contracts (lint-imports)
     python3 dev.py typecheck  # mypy, strict on wallet_api (pyproject.toml's [tool.mypy])
 
 The virtualenv lives in .venv (or $WALLET_VENV) and is reinstalled only when
@@ -68,6 +68,8 @@ def lint() -> None:
     ensure_virtualenv()
     _run(BIN / "ruff", "check", ".")
     _run(BIN / "ruff", "format", "--check", ".")
+    # The packages' import contracts (pyproject.toml): no cycles, the till knows no kind.
+    _run(BIN / "lint-imports", "--no-cache")
 
 
 def typecheck() -> None:

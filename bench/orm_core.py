@@ -3,7 +3,7 @@
 One client, in process, on PostgreSQL (``bench_profile`` by default; wiped). Three ways to
 make the same charge of one Flat White from a minted pay code, each committing:
 
-* **ORM**: ``wallet_api.stores.charges.create_charge`` and ``db.session.commit()`` in a
+* **ORM**: ``wallet_api.counter.service.create_charge`` and ``db.session.commit()`` in a
   request context, as the ``POST /v1/charges`` view runs it (without HTTP, auth,
   idempotency and the response, which are not the money path);
 * **Core**: the statements that path sent, captured at the driver
@@ -45,10 +45,10 @@ def main() -> None:
 
     from flask import g
 
+    from wallet_api.counter import service as charges
+    from wallet_api.counter.schemas import ChargeCreateSchema
     from wallet_api.extensions import db
     from wallet_api.extensions.auth import DEVICE, Principal
-    from wallet_api.stores import charges
-    from wallet_api.stores.schemas import ChargeCreateSchema
 
     app = seed.make_app(args.pg_url)
     seed.reset_database(app)

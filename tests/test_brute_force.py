@@ -101,7 +101,7 @@ def _random_pay_code() -> str:
 
 @pytest.mark.usefixtures("limits_on")
 def test_guessing_pay_codes_at_a_till(api: ApiClient) -> None:
-    from wallet_api.stores.routes import CODE_FAILURE_LIMIT
+    from wallet_api.counter.routes import CODE_FAILURE_LIMIT
 
     scene = Scene(api)
     scene.pay_code  # noqa: B018  (a live code exists to be found while the till guesses)

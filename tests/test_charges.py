@@ -147,7 +147,7 @@ def test_a_code_of_a_closed_wallet_is_409(api, app):
 
 
 def test_a_code_of_a_deactivated_person_is_unknown_at_the_till(api, app):
-    # The till reads the person in one fixed statement (stores/scanning.customer_of): a
+    # The till reads the person in one fixed statement (counter/scanning.customer_of): a
     # deactivated account's live code pays nothing and says no more than a wrong code.
     scene = counter_scene(api, funds=500)
     code = pay_code(api, scene.anna)["code"]
@@ -526,8 +526,8 @@ def _one_code_many_tills(api, app, tills):
     assert all(r.get_json()["code"] == "code_already_used" for r in results if r.status_code == 409)
     assert balance(api, scene.anna) == 9_900
     with app.app_context():
+        from wallet_api.counter.models import Charge
         from wallet_api.extensions import db
-        from wallet_api.stores.models import Charge
 
         assert db.session.query(Charge).count() == 1
 

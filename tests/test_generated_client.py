@@ -1,6 +1,6 @@
 """A client generated from the committed spec by openapi-python-client: it builds without
 warnings (but for the QR images, which it cannot type), and its functions are named after
-the operations (``api/stores/create_charge.py``, not ``post_v1_charges.py``)."""
+the operations (``api/counter/create_charge.py``, not ``post_v1_charges.py``)."""
 
 from __future__ import annotations
 
@@ -53,12 +53,12 @@ def test_the_generated_client_builds_with_readable_names(tmp_path):
     }
     modules = {module.stem for module in (output / "api").glob("*/*.py")} - {"__init__"}
     assert modules == operation_ids
-    for module in ("stores/create_charge", "auth/login", "loyalty/redeem_reward"):
+    for module in ("counter/create_charge", "auth/login", "loyalty/redeem_reward"):
         assert (output / "api" / f"{module}.py").is_file(), module
 
     # It imports, and a problem answer parses as the Problem model.
     check = (
-        f"from {PACKAGE}.api.stores import create_charge\n"
+        f"from {PACKAGE}.api.counter import create_charge\n"
         f"from {PACKAGE}.models import Problem\n"
         "problem = Problem.from_dict({'type': 'urn:x', 'title': 'Not enough credit', "
         "'status': 402, 'detail': 'd', 'code': 'insufficient_funds', 'balance': 5})\n"

@@ -35,8 +35,8 @@ scene = gifts_helpers.scene
 def _charges(app):
     from sqlalchemy import func, select
 
+    from wallet_api.counter.models import Charge
     from wallet_api.extensions import db
-    from wallet_api.stores.models import Charge
 
     with app.app_context():
         return db.session.scalar(select(func.count(Charge.id)))

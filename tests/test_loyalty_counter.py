@@ -38,9 +38,9 @@ def _transaction(app, charge_id):
     """The ledger transaction of a charge: its kind, its legs by account kind, its meta."""
     from sqlalchemy import select
 
+    from wallet_api.counter.models import Charge
     from wallet_api.extensions import db
     from wallet_api.ledger.models import Account, LedgerTransaction
-    from wallet_api.stores.models import Charge
 
     with app.app_context():
         row = db.session.get(Charge, uuid.UUID(charge_id))
@@ -155,7 +155,7 @@ def test_refunds_take_points_back_in_proportion(api):
 
 
 def test_a_years_membership_earns_its_bonus_at_the_till(api):
-    # The counter reads the customer's joining date with the person (stores/scanning.py)
+    # The counter reads the customer's joining date with the person (counter/scanning.py)
     # and hands it to loyalty: the tenure bonus must come out as loyalty computes it.
     clock.freeze(START)
     scene = counter_scene(api, funds=50_00)
@@ -290,8 +290,8 @@ def _tills_race_for_one_reward(api, app, rewarded, tills):
     statuses = sorted(r.status_code for r in results)
     assert statuses == [201] + [409] * (tills - 1), [r.get_json() for r in results]
     with app.app_context():
+        from wallet_api.counter.models import Charge
         from wallet_api.extensions import db
-        from wallet_api.stores.models import Charge
 
         assert db.session.query(Charge).filter_by(kind="reward").count() == 1
 
@@ -306,17 +306,22 @@ def test_twelve_tills_racing_with_one_reward_code_redeem_it_once(api, app, rewar
 
 
 def test_each_kind_of_code_owns_its_first_letter(app):
-    from wallet_api.loyalty.scanner import resolve_reward_code
+    from wallet_api.counter.registry import CodeKind, register_code_kind, registered_prefixes
+    from wallet_api.loyalty.scanner import charge_reward, resolve_reward_code
     from wallet_api.paycodes.service import resolve_pay_code
-    from wallet_api.stores.codes import register_code_kind, registered_prefixes
 
     kinds = registered_prefixes()
     assert kinds["R"] is resolve_reward_code
     assert kinds["P"] is resolve_pay_code
     assert set(kinds) == {"P", "O", "R", "G"}  # pay, offline, reward, gift
     with pytest.raises(ValueError, match="taken by"):
-        register_code_kind("R", resolve_pay_code)
-    register_code_kind("R", resolve_reward_code)  # the same owner again: a second app
+        register_code_kind(
+            CodeKind(kind="reward", prefix="R", resolve=resolve_pay_code, charge=charge_reward)
+        )
+    # The same owner again: a second app.
+    register_code_kind(
+        CodeKind(kind="reward", prefix="R", resolve=resolve_reward_code, charge=charge_reward)
+    )
     assert registered_prefixes() == kinds
 
 

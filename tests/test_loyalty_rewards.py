@@ -40,7 +40,7 @@ def _scan(app, code, store_id=STORE):
 
 def _errors():
     # Reward codes fail with the scanner's errors, shared by every kind of code.
-    from wallet_api.stores import errors
+    from wallet_api.counter import errors
 
     return errors
 

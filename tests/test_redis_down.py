@@ -39,7 +39,7 @@ def _incomplete_login(port: int) -> int:
 
 def test_with_redis_down_tills_and_sign_ins_work_and_limits_hold_in_memory(api, tmp_path):
     from wallet_api.auth.routes import LOGIN_LIMIT
-    from wallet_api.stores.routes import CODE_FAILURE_LIMIT
+    from wallet_api.counter.routes import CODE_FAILURE_LIMIT
 
     scene = counter_scene(api, funds=2_000)
     code = pay_code(api, scene.anna)["code"]

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from wallet_api.auth import service as auth
 from wallet_api.auth.models import Role, User
+
+if TYPE_CHECKING:
+    from wallet_api.blends.models import Blend
+    from wallet_api.stores.demo import DemoScanner
 
 DEMO_PASSWORD = "coffee-please"  # noqa: S105  (published demo login, demo data only)
 DEMO_LOGINS = (
@@ -30,6 +37,31 @@ def _person(email: str) -> User:
     return user
 
 
+def _demo_order(counter: DemoScanner) -> Callable[[User, Blend, int], None]:
+    from wallet_api.blends.service import Recipe
+    from wallet_api.counter.service import create_charge
+    from wallet_api.extensions.auth import DEVICE, Principal
+    from wallet_api.ledger import service as ledger
+    from wallet_api.ledger.models import AccountKind
+    from wallet_api.paycodes.service import create_pay_code
+
+    def order(person: User, blend: Blend, cups: int) -> None:
+        """``cups`` of the blend for ``person``, charged at the demo counter by pay code."""
+        ledger.transfer(
+            "top_up",
+            ledger.system_account(AccountKind.TOPUP_CLEARING),
+            ledger.wallet_account(person.id),
+            cups * (Recipe.of(blend).price(blend.size) or 0),
+            memo="Demo credit",
+            meta={"demo": True},
+        )
+        _, code = create_pay_code(person)
+        till = Principal(kind=DEVICE, id=counter.device.id, store_id=counter.store.id)
+        create_charge(till, {"code": code, "items": [{"blend_id": blend.id, "quantity": cups}]})
+
+    return order
+
+
 def seed_demo_data() -> dict[str, User]:
     from wallet_api.blends.demo import seed_blends
     from wallet_api.catalog.demo import seed_menu
@@ -41,6 +73,6 @@ def seed_demo_data() -> dict[str, User]:
     seed_menu()
     counter = seed_stores()
     seed_loyalty()
-    seed_blends({user.handle: user for user in people.values()}, counter)
+    seed_blends({user.handle: user for user in people.values()}, _demo_order(counter))
     seed_gifts()
     return people

@@ -3,8 +3,24 @@
 
 def register(api):  # type: ignore[no-untyped-def]
     from wallet_api.allowances import service
+    from wallet_api.allowances.errors import (
+        AllowanceExceeded,
+        AllowanceExpired,
+        AllowanceRevoked,
+    )
     from wallet_api.allowances.routes import blp
-    from wallet_api.stores.charges import register_charge_handler
+    from wallet_api.counter.registry import CodeKind, register_code_kind
+    from wallet_api.ledger.errors import InsufficientFunds
+    from wallet_api.social.errors import NotAFriend
 
-    register_charge_handler(service.ALLOWANCE_KIND, service.charge_allowance)
+    # No letter of its own: a pay code asked for with an allowance is a ``P`` code, which
+    # paycodes' resolver hands to ``service.drawing_on``.
+    register_code_kind(
+        CodeKind(
+            kind=service.ALLOWANCE_KIND,
+            charge=service.charge_allowance,
+            problems=(AllowanceRevoked, AllowanceExpired, NotAFriend),
+            charge_problems=(AllowanceExceeded, InsufficientFunds),
+        )
+    )
     api.register_blueprint(blp)

@@ -39,6 +39,19 @@ from wallet_api.allowances.models import Allowance, AllowanceUse, Period
 from wallet_api.auth.models import User
 from wallet_api.catalog.service import PricedLine
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeUnknown
+from wallet_api.counter.models import Charge
+from wallet_api.counter.registry import ScannedCode
+from wallet_api.counter.scanning import open_wallet
+from wallet_api.counter.service import (
+    ChargeResult,
+    Posted,
+    Receipt,
+    Sale,
+    priced_order,
+    sale_meta,
+    sell,
+)
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
@@ -48,10 +61,7 @@ from wallet_api.ledger.models import AccountKind
 from wallet_api.ledger.service import HistoryEntry
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
-from wallet_api.stores.charges import ChargeResult, priced_order, record_charge, sale_meta
-from wallet_api.stores.codes import ScannedCode
-from wallet_api.stores.models import Charge, Store
-from wallet_api.stores.scanning import customer_user_of, greeting, open_wallet
+from wallet_api.stores.models import Store
 from wallet_api.wallet import counterparties
 
 ALLOWANCE_KIND = "allowance"
@@ -308,11 +318,19 @@ def _grantee(entries: Sequence[HistoryEntry]) -> dict[int, counterparties.Counte
     return found
 
 
+def _grantee_of(scanned: ScannedCode) -> User:
+    """The friend whose code was scanned, in full: the owner is shown who they are."""
+    grantee = db.session.get(User, scanned.customer_id) if scanned.customer_id else None
+    if grantee is None or not grantee.is_active:
+        raise CodeUnknown("This code is not known.")
+    return grantee
+
+
 def charge_allowance(
     principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
 ) -> ChargeResult:
     """The charge handler of kind ``allowance``: the owner's wallet pays the store."""
-    grantee = customer_user_of(scanned)  # shown to the owner: the whole person
+    grantee = _grantee_of(scanned)
     # Lock order, as every charge: the paying wallet first, then the allowance row. The
     # owner paying with their own code at the same moment locks the same wallet first,
     # so the two queue instead of deadlocking.
@@ -328,7 +346,7 @@ def charge_allowance(
     now = utcnow()
     _check_usable(allowance, now)
     owner = allowance.owner
-    wallet = open_wallet(owner)
+    wallet = open_wallet(owner.id, owner.first_name)
     priced, amount = priced_order(data, viewer_id=grantee.id)
     left = left_in_period(allowance, now)
     if amount > left:
@@ -338,65 +356,65 @@ def charge_allowance(
             left=left,
             currency=allowance.currency,
         )
-    scanned.consume()
-    charge_id = uuid.uuid4()
-    what = _what(priced)
-    sentence = f"{grantee.first_name} picked up {what} on your allowance"
-    transaction = ledger.transfer(
-        LEDGER_KIND,
-        wallet,
-        ledger.system_account(AccountKind.STORE_SALES, store.id),
-        amount,
-        memo=sentence,
-        meta=sale_meta(
-            store,
-            charge_id,
-            priced,
-            allowance={
-                "id": str(allowance.id),
-                "owner": _party(owner),
-                "grantee": _party(grantee),
+    sentence = f"{grantee.first_name} picked up {_what(priced)} on your allowance"
+
+    def post(charge_id: uuid.UUID) -> Posted:
+        return Posted(
+            ledger.transfer(
+                LEDGER_KIND,
+                wallet,
+                ledger.system_account(AccountKind.STORE_SALES, store.id),
+                amount,
+                memo=sentence,
+                meta=sale_meta(
+                    store,
+                    charge_id,
+                    priced,
+                    allowance={
+                        "id": str(allowance.id),
+                        "owner": _party(owner),
+                        "grantee": _party(grantee),
+                    },
+                ),
+            )
+        )
+
+    def then(charge: Receipt) -> int:
+        db.session.add(
+            AllowanceUse(
+                allowance_id=allowance.id,
+                charge_id=charge.id,
+                store_id=store.id,
+                store_name=store.name,
+                amount=amount,
+                created_at=now,
+            )
+        )
+        left_now = left - amount
+        social.notify(
+            owner.id,
+            NotificationKind.ALLOWANCE_USED,
+            title=sentence,
+            body=f"{format_money(amount, wallet.unit)} at {store.name}; "
+            f"{format_money(left_now, wallet.unit)} left {_THIS[allowance.period]}.",
+            data={
+                "allowance_id": allowance.id,
+                "charge_id": charge.id,
+                "amount": amount,
+                "currency": wallet.unit,
+                "left": left_now,
+                "grantee": social.summary(grantee),
+                "store": {"id": store.id, "name": store.name},
             },
-        ),
-    )
-    charge = record_charge(
-        principal,
-        store,
-        scanned,
-        charge_id=charge_id,
-        customer_id=owner.id,
+        )
+        db.session.flush()
+        return left_now
+
+    sale = Sale(
+        payer_id=owner.id,
+        drinker_first_name=grantee.first_name,
+        lines=priced,
         amount=amount,
         currency=wallet.unit,
-        transaction=transaction,
-        lines=priced,
-        drinker_first_name=grantee.first_name,
     )
-    db.session.add(
-        AllowanceUse(
-            allowance_id=allowance.id,
-            charge_id=charge.id,
-            store_id=store.id,
-            store_name=store.name,
-            amount=amount,
-            created_at=now,
-        )
-    )
-    left -= amount
-    social.notify(
-        owner.id,
-        NotificationKind.ALLOWANCE_USED,
-        title=sentence,
-        body=f"{format_money(amount, wallet.unit)} at {store.name}; "
-        f"{format_money(left, wallet.unit)} left {_THIS[allowance.period]}.",
-        data={
-            "allowance_id": allowance.id,
-            "charge_id": charge.id,
-            "amount": amount,
-            "currency": wallet.unit,
-            "left": left,
-            "grantee": social.summary(grantee),
-            "store": {"id": store.id, "name": store.name},
-        },
-    )
-    db.session.flush()
-    return ChargeResult(charge, left, wallet.unit, greeting(grantee.first_name, store))
+    return sell(principal, store, scanned, sale, post=post, then=then)

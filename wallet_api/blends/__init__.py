@@ -5,8 +5,12 @@ def register(api):  # type: ignore[no-untyped-def]
     from wallet_api.blends import service
     from wallet_api.blends.routes import blp
     from wallet_api.catalog.service import register_line_pricer
+    from wallet_api.counter.registry import on_charge_recorded
 
     # Blends build on the catalog: the catalog prices an order line naming a blend by
     # asking the blends domain, which registers itself here rather than being imported.
     register_line_pricer("blend_id", service.price_blend_line)
+
+    # Whoever drinks a blend may rate it with a rating that counts.
+    on_charge_recorded(service.verify_ratings_after_charge)
     api.register_blueprint(blp)

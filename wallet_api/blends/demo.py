@@ -6,6 +6,7 @@ only the ratings of people who had a blend rank it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -16,12 +17,6 @@ from wallet_api.blends.models import Blend
 from wallet_api.blends.schemas import BlendCreateSchema
 from wallet_api.catalog.models import Ingredient
 from wallet_api.extensions import db
-from wallet_api.extensions.auth import DEVICE, Principal
-from wallet_api.ledger import service as ledger
-from wallet_api.ledger.models import AccountKind
-from wallet_api.paycodes.service import create_pay_code
-from wallet_api.stores.charges import create_charge
-from wallet_api.stores.demo import DemoScanner
 
 # owner's handle, then the recipe by ingredient names
 BLENDS: list[tuple[str, dict[str, Any]]] = [
@@ -111,22 +106,12 @@ def _body(recipe: dict[str, Any], ingredients: dict[str, Ingredient]) -> dict[st
     return BlendCreateSchema().load(body)
 
 
-def _order(counter: DemoScanner, person: User, blend: Blend, cups: int) -> None:
-    """``cups`` of the blend for ``person``, charged at the demo counter by pay code."""
-    ledger.transfer(
-        "top_up",
-        ledger.system_account(AccountKind.TOPUP_CLEARING),
-        ledger.wallet_account(person.id),
-        cups * (service.Recipe.of(blend).price(blend.size) or 0),
-        memo="Demo credit",
-        meta={"demo": True},
-    )
-    _, code = create_pay_code(person)
-    till = Principal(kind=DEVICE, id=counter.device.id, store_id=counter.store.id)
-    create_charge(till, {"code": code, "items": [{"blend_id": blend.id, "quantity": cups}]})
+# Charges ``cups`` of a blend for a person at the demo counter (``wallet_api/demo.py``:
+# ordering goes through pay codes and the till, which build on blends).
+Order = Callable[[User, Blend, int], None]
 
 
-def seed_blends(people: dict[str, User], counter: DemoScanner) -> None:
+def seed_blends(people: dict[str, User], order: Order) -> None:
     """Needs the demo menu, store and people (by handle); adds only what is missing."""
     ingredients = {i.name: i for i in db.session.scalars(select(Ingredient))}
     existing = {
@@ -150,4 +135,4 @@ def seed_blends(people: dict[str, User], counter: DemoScanner) -> None:
         service.copy_blend(morning_fog.id, people["ben"].id, name="Anna's Morning Fog")
     for drinker, owner, name, cups in ORDERS:
         if (owner, name) in new:
-            _order(counter, people[drinker], blends[owner, name], cups)
+            order(people[drinker], blends[owner, name], cups)

@@ -59,13 +59,13 @@ from wallet_api.catalog.errors import ItemUnavailable, SizeUnavailable
 from wallet_api.catalog.models import Ingredient, IngredientKind, Size
 from wallet_api.catalog.service import PricedLine
 from wallet_api.clock import utcnow
+from wallet_api.counter.models import Charge, ChargeLine
 from wallet_api.extensions import db
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger.service import currency
 from wallet_api.loyalty import service as loyalty
 from wallet_api.social.service import are_friends
-from wallet_api.stores.models import Charge, ChargeLine
 
 # PRIOR_VOTES (m: about this many votes before a blend's own mean dominates) and REF_MEAN
 # live with the models: the stored ``ref_rating`` depends on them.
@@ -634,6 +634,11 @@ def rate_blend(
         _count_rating(blend.id, stars - old_stars, 1 if created else 0)
     db.session.flush()
     return rating, created
+
+
+def verify_ratings_after_charge(drinker_id: uuid.UUID | None, lines: Sequence[PricedLine]) -> None:
+    """The counter's ``on_charge_recorded`` hook: the blends of a charge just recorded."""
+    verify_ratings_of(drinker_id, [line.item_id for line in lines if line.kind == "blend"])
 
 
 def verify_ratings_of(drinker_id: uuid.UUID | None, blend_ids: Collection[uuid.UUID]) -> None:

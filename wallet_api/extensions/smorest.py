@@ -229,13 +229,17 @@ BODY_PROBLEMS: tuple[type[ApiError], ...] = (
 _APIDOC = "_apidoc"
 
 
+def _add_problems(doc_info: dict[str, Any], problems: Problems) -> None:
+    by_status: dict[int, dict[str, str]] = doc_info.setdefault("problems", {})
+    for problem in problems:
+        by_status.setdefault(problem.status, {}).setdefault(problem.code, problem.title)
+
+
 def with_problems(func: F, problems: Problems) -> F:
     """Record on ``func`` the problems it can answer, by status, for the spec."""
     apidoc: dict[str, Any] = deepcopy(getattr(func, _APIDOC, {}))
     setattr(func, _APIDOC, apidoc)
-    by_status: dict[int, dict[str, str]] = apidoc.setdefault("problems", {})
-    for problem in problems:
-        by_status.setdefault(problem.status, {}).setdefault(problem.code, problem.title)
+    _add_problems(apidoc, problems)
     return func
 
 
@@ -267,7 +271,24 @@ class Blueprint(flask_smorest.Blueprint):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._problems_when_registered: dict[str, Callable[[], Problems]] = {}
+        self._prepare_doc_cbks.append(self._registered_problems_doc)
         self._prepare_doc_cbks.append(_problems_doc)
+
+    def problems_when_registered(self, operation_id: str, problems: Callable[[], Problems]) -> None:
+        """Problems of an operation that are known only once the app is put together (those
+        of the kinds of code plugged into the counter): asked for when the blueprint is
+        registered, so it registers after whatever adds to them."""
+        self._problems_when_registered[operation_id] = problems
+
+    def _registered_problems_doc(
+        self, doc: dict[str, Any], doc_info: dict[str, Any], **kwargs: Any
+    ) -> dict[str, Any]:
+        operation_id = doc_info.get("manual_doc", {}).get("operationId")
+        problems = self._problems_when_registered.get(operation_id)
+        if problems is not None:
+            _add_problems(doc_info, problems())
+        return doc
 
     def route(  # type: ignore[override]  # operations is required: every operation is named
         self,

@@ -2,11 +2,18 @@
 
 
 def register(api):  # type: ignore[no-untyped-def]
+    from wallet_api.counter.registry import CodeKind, register_code_kind
     from wallet_api.gifts import service
+    from wallet_api.gifts.errors import NOT_PENDING, GiftIsCredit
     from wallet_api.gifts.routes import blp
-    from wallet_api.stores.charges import register_charge_handler
-    from wallet_api.stores.codes import register_code_kind
 
-    register_code_kind(service.GIFT_CODE_PREFIX, service.resolve_gift_code)
-    register_charge_handler(service.GIFT_KIND, service.redeem_at_counter)
+    register_code_kind(
+        CodeKind(
+            kind=service.GIFT_KIND,
+            prefix=service.GIFT_CODE_PREFIX,
+            resolve=service.resolve_gift_code,
+            charge=service.redeem_at_counter,
+            problems=(GiftIsCredit, *NOT_PENDING),
+        )
+    )
     api.register_blueprint(blp)

@@ -46,6 +46,9 @@ from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
 from wallet_api.auth.models import User
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeUnknown
+from wallet_api.counter.registry import ScannedCode
+from wallet_api.counter.service import ChargeResult, Posted, Receipt, Sale, sale_meta, sell
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.database import locked
@@ -75,11 +78,7 @@ from wallet_api.ledger.service import HistoryEntry
 from wallet_api.paycodes.service import code_hash, derive_code
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
-from wallet_api.stores.charges import ChargeResult, record_charge, sale_meta
-from wallet_api.stores.codes import ScannedCode
-from wallet_api.stores.errors import CodeUnknown
 from wallet_api.stores.models import Store
-from wallet_api.stores.scanning import greeting
 from wallet_api.transfers import service as transfers
 from wallet_api.wallet import counterparties
 
@@ -640,55 +639,54 @@ def redeem_at_counter(
     gift = db.session.get(Gift, scanned.source_id)
     if gift is None or gift.item is None:  # pragma: no cover - the resolver found it
         raise CodeUnknown("This code is not known.")
-    scanned.consume()
     line = _line(gift.item)
-    charge_id = uuid.uuid4()
     label = recipient_label(gift)
-    posted = ledger.transfer(
-        "gift_redemption",
-        _escrow(),
-        ledger.system_account(AccountKind.STORE_SALES, store.id),
-        gift.amount,
-        memo=f"Gift from {gift.giver.first_name} to {label}",
-        meta=sale_meta(
-            store,
-            charge_id,
-            [line],
-            gift={
-                "id": str(gift.id),
-                "from": {"id": str(gift.giver_id), "name": gift.giver.display_name},
-                "to": {"name": label},
-            },
-        ),
-    )
-    first_name = gift.recipient.first_name if gift.recipient else None
+
+    def post(charge_id: uuid.UUID) -> Posted:
+        return Posted(
+            ledger.transfer(
+                "gift_redemption",
+                _escrow(),
+                ledger.system_account(AccountKind.STORE_SALES, store.id),
+                gift.amount,
+                memo=f"Gift from {gift.giver.first_name} to {label}",
+                meta=sale_meta(
+                    store,
+                    charge_id,
+                    [line],
+                    gift={
+                        "id": str(gift.id),
+                        "from": {"id": str(gift.giver_id), "name": gift.giver.display_name},
+                        "to": {"name": label},
+                    },
+                ),
+            )
+        )
+
+    def then(charge: Receipt) -> None:
+        gift.charge_id = charge.id
+        gift.settlement_transaction_id = charge.ledger_transaction_id
+        if _is_friend_gift(gift):
+            title = f"{label} enjoyed the {line.name} you sent"
+        else:
+            title = f"the {line.name} you sent to {label} was enjoyed at {store.name}"
+        social.notify(
+            gift.giver_id,
+            NotificationKind.GIFT_REDEEMED,
+            title=title,
+            data={"gift_id": gift.id, "charge_id": charge.id, "store": {"id": store.id}},
+        )
+        db.session.flush()
+
     # The giver's money paid for it, so a refund of this charge goes to the giver.
-    charge = record_charge(
-        principal,
-        store,
-        scanned,
-        charge_id=charge_id,
-        customer_id=gift.giver_id,
+    sale = Sale(
+        payer_id=gift.giver_id,
+        drinker_first_name=gift.recipient.first_name if gift.recipient else None,
+        lines=[line],
         amount=gift.amount,
         currency=gift.currency,
-        transaction=posted,
-        lines=[line],
-        drinker_first_name=first_name,
     )
-    gift.charge_id = charge.id
-    gift.settlement_transaction_id = posted.public_id
-    if _is_friend_gift(gift):
-        title = f"{label} enjoyed the {line.name} you sent"
-    else:
-        title = f"the {line.name} you sent to {label} was enjoyed at {store.name}"
-    social.notify(
-        gift.giver_id,
-        NotificationKind.GIFT_REDEEMED,
-        title=title,
-        data={"gift_id": gift.id, "charge_id": charge.id, "store": {"id": store.id}},
-    )
-    db.session.flush()
-    return ChargeResult(charge, None, gift.currency, greeting(first_name, store))
+    return sell(principal, store, scanned, sale, post=post, then=then)
 
 
 # --- expiry -----------------------------------------------------------------------------------

@@ -468,7 +468,7 @@ def post_transactions(postings: Sequence[Posting]) -> list[LedgerTransaction]:
     planned: list[tuple[dict[str, Any], list[dict[str, Any]], dict[int, int]]] = []
     for posting in postings:
         _check_posting(posting, customers, systems, balances)
-        values = {
+        values: dict[str, Any] = {
             "public_id": uuid.uuid4(),
             "kind": posting.kind,
             "memo": posting.memo,
@@ -519,7 +519,8 @@ def post_transactions(postings: Sequence[Posting]) -> list[LedgerTransaction]:
         # The row exists already: attach the object as persistent, without another INSERT.
         make_transient_to_detached(transaction)
         db.session.add(transaction)
-        transaction.balances_after = after
+        # Declared ClassVar only so that SQLAlchemy maps no column for it (ledger/models.py).
+        transaction.balances_after = after  # type: ignore[misc]
         posted.append(transaction)
     return posted
 

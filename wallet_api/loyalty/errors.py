@@ -1,6 +1,6 @@
 """Loyalty's own errors. People and scanned codes use the app-wide classes: a missing
 customer is ``auth.errors.UserNotFound``; unknown, expired or used reward codes raise the
-scanner's ``stores.errors.CodeUnknown``/``CodeExpired``/``CodeAlreadyUsed``, so a till
+counter's ``counter.errors.CodeUnknown``/``CodeExpired``/``CodeAlreadyUsed``, so a till
 shows one set of messages whatever kind of code it read."""
 
 from wallet_api.extensions.problems import Conflict, GrantToSelf, NotFound, Unprocessable

@@ -3,6 +3,8 @@ from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
 from wallet_api.clock import utcnow
+from wallet_api.counter import service as counter
+from wallet_api.counter.errors import ChargeNotFound, CodeAlreadyUsed, CodeExpired
 from wallet_api.extensions import Blueprint, db, writes_on_read
 from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.pagination import CursorArgs, keyset_page, page_of
@@ -35,8 +37,6 @@ from wallet_api.loyalty.schemas import (
     SwitcherBonusRequestSchema,
     SwitcherBonusSchema,
 )
-from wallet_api.stores import charges as store_charges
-from wallet_api.stores.errors import ChargeNotFound, CodeAlreadyUsed, CodeExpired
 
 blp = Blueprint(
     "loyalty",
@@ -234,11 +234,11 @@ class GoodwillGrants(MethodView):
         principal, charge = current_principal(), None
         if data["charge_id"] is not None:
             # 404 unless the charge is of a store this staff member works at (or an admin).
-            charge = store_charges.charge_for_goodwill(principal, data["charge_id"])
+            charge = counter.charge_for_goodwill(principal, data["charge_id"])
         return service.give_goodwill(
             staff=principal.user,
             user_id=charge.customer_id if charge else data["user_id"],
-            charge=store_charges.charge_ref(charge) if charge else None,
+            charge=counter.charge_ref(charge) if charge else None,
             reason=data["reason"],
             message=data["message"],
             amount_cents=data["amount"],

@@ -18,6 +18,10 @@ from typing import Any
 from wallet_api.auth.errors import UserNotFound
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeUnknown
+from wallet_api.counter.registry import CodeKind, ScannedCode, register_code_kind
+from wallet_api.counter.scanning import customer_of
+from wallet_api.counter.service import ChargeResult, Posted, Sale, sell, store_ref
 from wallet_api.extensions.auth import Principal
 from wallet_api.extensions.money import format_money
 from wallet_api.ledger import service as ledger
@@ -25,16 +29,7 @@ from wallet_api.ledger.models import AccountKind
 from wallet_api.loyalty.errors import RewardItemMismatch
 from wallet_api.loyalty.service import preview_reward_code, redeem_reward_code
 from wallet_api.loyalty.service.rewards import REWARD_CODE_PREFIX, looks_like_reward_code
-from wallet_api.stores.charges import (
-    ChargeResult,
-    record_charge,
-    register_charge_handler,
-    store_ref,
-)
-from wallet_api.stores.codes import ScannedCode, register_code_kind
-from wallet_api.stores.errors import CodeUnknown
 from wallet_api.stores.models import Store
-from wallet_api.stores.scanning import customer_of, greeting
 
 CODE_KIND = "reward"
 
@@ -113,46 +108,61 @@ def charge_reward(
     customer = customer_of(scanned)
     line = _the_drink(scanned.details["reward"], data, customer.id)
     at = utcnow()
-    # Exactly once, even with two tills at once: the conditional UPDATE decides.
-    redeemed = redeem_reward_code(data["code"], store_id=store.id, at=at)
-    reward = _reward_view(redeemed["reward"])
-    charge_id = uuid.uuid4()
-    transaction = ledger.transfer(
-        "reward_redemption",
-        ledger.system_account(AccountKind.PROMOTIONS),
-        ledger.system_account(AccountKind.STORE_SALES, store.id),
-        line.total,
-        memo=f"{reward['name']} for {customer.first_name}",
-        meta={
-            "store": store_ref(store),
-            "items": [line.receipt()],
-            "charge_id": str(charge_id),
-            "reward": {"id": reward["id"], "name": reward["name"]},
-            "reward_code_id": str(redeemed["code_id"]),
-            "customer": {"id": str(customer.id), "name": customer.first_name},
-        },
-        event_at=at,
-    )
+    # The reward as the till was shown it: the code's own, read again by the redemption.
+    reward = scanned.details["reward"]
+
+    def redeem() -> None:
+        # Exactly once, even with two tills at once: the conditional UPDATE decides.
+        redeem_reward_code(data["code"], store_id=store.id, at=at)
+
+    def post(charge_id: uuid.UUID) -> Posted:
+        return Posted(
+            ledger.transfer(
+                "reward_redemption",
+                ledger.system_account(AccountKind.PROMOTIONS),
+                ledger.system_account(AccountKind.STORE_SALES, store.id),
+                line.total,
+                memo=f"{reward['name']} for {customer.first_name}",
+                meta={
+                    "store": store_ref(store),
+                    "items": [line.receipt()],
+                    "charge_id": str(charge_id),
+                    "reward": {"id": reward["id"], "name": reward["name"]},
+                    "reward_code_id": str(scanned.source_id),
+                    "customer": {"id": str(customer.id), "name": customer.first_name},
+                },
+                event_at=at,
+            )
+        )
+
     wallet = ledger.wallet_account(customer.id)
-    charge = record_charge(
-        principal,
-        store,
-        scanned,
-        charge_id=charge_id,
-        customer_id=customer.id,
+    sale = Sale(
+        payer_id=customer.id,
+        drinker_first_name=customer.first_name,
+        lines=[line],
         amount=0,
         currency=wallet.unit,
-        transaction=transaction,
-        lines=[line],
-        drinker_first_name=customer.first_name,
         discount=line.total,
         offers=[f"{reward['name']}: reward, -{format_money(line.total)}"],
     )
-    return ChargeResult(
-        charge, ledger.balance_of(wallet), wallet.unit, greeting(customer.first_name, store)
+    return sell(
+        principal,
+        store,
+        scanned,
+        sale,
+        consume=redeem,
+        post=post,
+        then=lambda _: ledger.balance_of(wallet),
     )
 
 
-def register_scanner_hooks() -> None:
-    register_code_kind(REWARD_CODE_PREFIX[0], resolve_reward_code)
-    register_charge_handler(CODE_KIND, charge_reward)
+def register_reward_codes() -> None:
+    register_code_kind(
+        CodeKind(
+            kind=CODE_KIND,
+            prefix=REWARD_CODE_PREFIX[0],
+            resolve=resolve_reward_code,
+            charge=charge_reward,
+            charge_problems=(RewardItemMismatch,),
+        )
+    )

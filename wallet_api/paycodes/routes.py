@@ -1,6 +1,7 @@
 from flask.views import MethodView
 
 from wallet_api.allowances.errors import AllowanceExpired, AllowanceNotFound
+from wallet_api.counter.errors import CodeAlreadyUsed, CodeExpired
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.auth import current_principal
 from wallet_api.ledger.errors import AccountClosed
@@ -15,7 +16,6 @@ from wallet_api.paycodes.schemas import (
     PayCodeSchema,
 )
 from wallet_api.social.errors import NotAFriend
-from wallet_api.stores.errors import CodeAlreadyUsed, CodeExpired
 
 blp = Blueprint(
     "paycodes", __name__, url_prefix="/v1/wallet", description="Pay codes and offline keys"

@@ -37,6 +37,8 @@ from sqlalchemy import Row, bindparam, func, select, update
 from wallet_api.allowances import service as allowances
 from wallet_api.auth.models import User
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeAlreadyUsed, CodeExpired, CodeUnknown
+from wallet_api.counter.registry import ScannedCode
 from wallet_api.extensions import db
 from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import Conflict
@@ -45,8 +47,6 @@ from wallet_api.ledger.errors import AccountClosed
 from wallet_api.ledger.statements import Locked
 from wallet_api.paycodes.errors import OfflineKeyNotFound, PayCodeNotFound
 from wallet_api.paycodes.models import OfflineKey, PayCode
-from wallet_api.stores.codes import ScannedCode
-from wallet_api.stores.errors import CodeAlreadyUsed, CodeExpired, CodeUnknown
 
 PAY_CODE_PREFIX = "P"
 PAY_CODE_BYTES = 15  # 120 bits, 24 base32 characters

@@ -1,9 +1,8 @@
-"""Stores, staff, scanner devices, scans, charges, refunds and daily reports."""
+"""Stores, staff, scanner devices and daily reports."""
 
 
 def register(api):  # type: ignore[no-untyped-def]
     from wallet_api.extensions.auth import DEVICE, register_principal_loader
-    from wallet_api.stores import charges  # noqa: F401  (registers the "pay" charge handler)
     from wallet_api.stores.routes import blp
     from wallet_api.stores.service import load_device_principal
 

@@ -1,32 +1,36 @@
-"""A store's day in its own time zone: sales, refunds, net and what sold best.
+"""A store's day in its own time zone: what the store's tills did that day.
 
-Charges are grouped by ``kind`` (the kind of code scanned): reward redemptions appear
-beside ``pay`` (gift redemptions will too); ``top_items`` carries each line's kind, so the
-top blends are the ``blend`` rows of the same query. Amounts of charges are what
-customers paid; ``promotions`` is what offers and rewards took off the menu price (the
-chain's promotions account paid the store that). ``feedback`` and ``apologies`` count the
-ratings and apology credits given that day for the store's charges.
+The figures come from the domains that own them, each registered here: the counter's
+sales, refunds, top items, promotions and feedback (``counter/reports.py``), loyalty's
+apologies. Stores imports neither, since both build on stores.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from wallet_api.clock import utcnow
-from wallet_api.extensions import db
 from wallet_api.extensions.auth import Principal
 from wallet_api.ledger.service import currency
-from wallet_api.loyalty import service as loyalty
 from wallet_api.stores.errors import NotStoreStaff
-from wallet_api.stores.feedback import feedback_summary
-from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
+from wallet_api.stores.models import Store
 from wallet_api.stores.service import acts_for
 
-TOP_ITEMS = 5
+# Some fields of DailyReportSchema for a store's [start, end).
+DayFigures = Callable[[Store, datetime, datetime], Mapping[str, Any]]
+_day_figures: list[DayFigures] = []
+
+
+def add_to_daily_report(figures: DayFigures) -> None:
+    if figures not in _day_figures:  # a second app in one process registers it again
+        _day_figures.append(figures)
+
+
+def daily_report_figures() -> list[DayFigures]:
+    return list(_day_figures)
 
 
 def day_bounds(store: Store, day: date) -> tuple[datetime, datetime]:
@@ -42,72 +46,14 @@ def daily_report(principal: Principal, store: Store, day: date | None) -> dict[s
         raise NotStoreStaff("Only staff of this store and admins read its reports.")
     day = day or utcnow().astimezone(ZoneInfo(store.timezone)).date()
     start, end = day_bounds(store, day)
-    in_day = (Charge.store_id == store.id, Charge.created_at >= start, Charge.created_at < end)
-
-    by_kind = [
-        {"kind": kind, "count": count, "amount": int(amount)}
-        for kind, count, amount in db.session.execute(
-            select(Charge.kind, func.count(Charge.id), func.sum(Charge.amount))
-            .where(*in_day)
-            .group_by(Charge.kind)
-            .order_by(Charge.kind)
-        )
-    ]
-    promotions_count, promotions_amount = db.session.execute(
-        select(func.count(Charge.id), func.coalesce(func.sum(Charge.discount), 0)).where(
-            *in_day, Charge.discount > 0
-        )
-    ).one()
-    apologies = loyalty.apologies_for_store(store.id, start, end)
-    refunds_count, refunds_amount = db.session.execute(
-        select(func.count(Refund.id), func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.store_id == store.id, Refund.created_at >= start, Refund.created_at < end
-        )
-    ).one()
-    quantity = func.sum(ChargeLine.quantity).label("quantity")
-    top_items = [
-        {
-            "kind": row.kind,
-            "item_id": row.item_id,
-            "name": row.name,
-            "quantity": int(row.quantity),
-            "amount": int(row.amount),
-        }
-        for row in db.session.execute(
-            select(
-                ChargeLine.kind,
-                ChargeLine.item_id,
-                ChargeLine.name,
-                quantity,
-                func.sum(ChargeLine.quantity * ChargeLine.unit_price).label("amount"),
-            )
-            .join(Charge, Charge.id == ChargeLine.charge_id)
-            .where(*in_day)
-            .group_by(ChargeLine.kind, ChargeLine.item_id, ChargeLine.name)
-            .order_by(quantity.desc(), ChargeLine.name)
-            .limit(TOP_ITEMS)
-        )
-    ]
-    charges = {
-        "count": sum(k["count"] for k in by_kind),
-        "amount": sum(k["amount"] for k in by_kind),
-    }
-    return {
+    report: dict[str, Any] = {
         "store": store,
         "date": day,
         "timezone": store.timezone,
         "currency": currency(),
         "start": start,
         "end": end,
-        "charges": charges,
-        "refunds": {"count": refunds_count, "amount": int(refunds_amount)},
-        "net": charges["amount"] - int(refunds_amount),
-        "by_kind": by_kind,
-        "top_items": top_items,
-        "promotions": {"count": promotions_count, "amount": int(promotions_amount)},
-        "feedback": feedback_summary(store.id, start, end),
-        "apologies": {
-            "count": len(apologies),
-            "amount": sum(a.amount_cents for a in apologies),
-        },
     }
+    for figures in _day_figures:
+        report.update(figures(store, start, end))
+    return report

@@ -1,52 +1,26 @@
-from flask import Response
 from flask.views import MethodView
 
-from wallet_api.allowances.errors import AllowanceExceeded, AllowanceExpired, AllowanceRevoked
 from wallet_api.auth.errors import UserNotFound
-from wallet_api.catalog.errors import ItemUnavailable, SizeUnavailable
 from wallet_api.extensions import Blueprint, limiter
-from wallet_api.extensions.auth import current_principal, principal_key
+from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.pagination import CursorArgs, page_of
-from wallet_api.extensions.problems import DatabaseUnavailable, GrantToSelf, RateLimited
-from wallet_api.gifts.errors import NOT_PENDING, GiftIsCredit
-from wallet_api.ledger.errors import AccountClosed, BalanceLimitExceeded, InsufficientFunds
-from wallet_api.loyalty.errors import OfferAlreadyUsed, RewardItemMismatch
-from wallet_api.social.errors import NotAFriend
-from wallet_api.stores import charges, feedback, reports, scanning, service
+from wallet_api.extensions.problems import DatabaseUnavailable, RateLimited
+from wallet_api.stores import reports, service
 from wallet_api.stores.errors import (
-    ChargeNotFound,
-    CodeAlreadyUsed,
-    CodeExpired,
-    CodeNotChargeable,
-    CodeUnknown,
     DeviceNotFound,
     DeviceRevoked,
-    FeedbackAlreadyGiven,
-    FeedbackNotDrinker,
     InvalidDeviceCredentials,
     NotStoreStaff,
-    RefundExceedsCharge,
-    StoreClosed,
     StoreNotFound,
-    StoreRequired,
 )
 from wallet_api.stores.schemas import (
-    ChargeCreatedSchema,
-    ChargeCreateSchema,
-    ChargeSchema,
     DailyReportSchema,
     DeviceCreatedSchema,
     DeviceCreateSchema,
     DeviceTokenRequestSchema,
     DeviceTokenSchema,
-    FeedbackCreateSchema,
-    FeedbackSchema,
     MembershipSchema,
-    RefundCreateSchema,
-    RefundSchema,
     ReportArgsSchema,
-    ScanPreviewSchema,
-    ScanSchema,
     StaffAddSchema,
     StorePatchSchema,
     StoreSchema,
@@ -60,44 +34,6 @@ blp = Blueprint(
 )
 
 DEVICE_SIGN_IN_LIMIT = "10 per minute;100 per hour"
-# Failed code look-ups per scanner (or staff member): guessing codes is hopeless at this
-# rate, while a till that misreads a QR now and then never notices the limit.
-CODE_FAILURE_LIMIT = "10 per minute;60 per hour"
-
-
-def _code_failure(response: Response) -> bool:
-    if response.status_code not in (404, 409, 410):
-        return False
-    body = response.get_json(silent=True) or {}
-    return str(body.get("code", "")).startswith("code_")
-
-
-# Why a till may not work at a store now (services.counter_store).
-COUNTER_PROBLEMS = (StoreNotFound, StoreRequired, NotStoreStaff, StoreClosed)
-# Why a scanned code cannot be used, whatever kind it is: pay (of a wallet or an
-# allowance), offline, gift or reward code. The kinds register themselves (stores/codes.py).
-CODE_PROBLEMS = (
-    CodeUnknown,
-    CodeExpired,
-    CodeAlreadyUsed,
-    AllowanceRevoked,
-    AllowanceExpired,
-    NotAFriend,
-    GiftIsCredit,
-    *NOT_PENDING,
-    AccountClosed,
-    RateLimited,
-)
-
-
-# One budget shared by scans and charges: both look codes up.
-code_failures = limiter.shared_limit(
-    CODE_FAILURE_LIMIT,
-    scope="code-failures",
-    key_func=principal_key,
-    deduct_when=_code_failure,
-    methods=["POST"],
-)
 
 
 @blp.route("/stores", operations={"get": "list_stores", "post": "create_store"})
@@ -233,100 +169,3 @@ class DeviceToken(MethodView):
         The token lets the scanner scan and charge at its own store only.
         """
         return service.issue_device_token(data["device_id"], data["device_secret"])
-
-
-@blp.route("/scans", operations={"post": "scan_code"})
-class Scans(MethodView):
-    decorators = [code_failures]
-
-    @blp.auth("device", "staff")
-    @blp.arguments(ScanSchema)
-    @blp.response(200, ScanPreviewSchema)
-    @blp.problems(*COUNTER_PROBLEMS, *CODE_PROBLEMS)
-    def post(self, data):
-        """Preview a scanned code: who it is, the usual, whether the balance covers it
-
-        A store's scanner, or its staff working at it. Nothing is charged or used up.
-        Failed code look-ups count against a limit per scanner or staff member.
-        """
-        return scanning.scan(
-            current_principal(), data["code"], store_id=data["store_id"], amount=data["amount"]
-        )
-
-
-@blp.route("/charges", operations={"post": "create_charge"})
-class Charges(MethodView):
-    decorators = [code_failures]
-
-    @blp.auth("device", "staff")
-    @blp.idempotent
-    @blp.arguments(ChargeCreateSchema)
-    @blp.response(201, ChargeCreatedSchema)
-    @blp.problems(
-        *COUNTER_PROBLEMS,
-        *CODE_PROBLEMS,
-        CodeNotChargeable,
-        InsufficientFunds,
-        AllowanceExceeded,
-        ItemUnavailable,
-        SizeUnavailable,
-        RewardItemMismatch,
-        OfferAlreadyUsed,
-    )
-    def post(self, data):
-        """Charge a scanned code for items priced on the server, or a till amount
-
-        A store's scanner, or its staff working at it. Pay codes are paid from the wallet
-        (or a friend's allowance), gift and reward codes redeem their drink. The code is
-        used up with the charge; offers apply and points are earned. Failed code look-ups
-        count against a limit per scanner or staff member.
-        """
-        return charges.create_charge(current_principal(), data)
-
-
-@blp.route("/charges/<uuid:charge_id>", operations={"get": "get_charge"})
-class ChargeById(MethodView):
-    @blp.auth("customer", "device")
-    @blp.response(200, ChargeSchema)
-    @blp.problems(ChargeNotFound)
-    def get(self, charge_id):
-        """A charge: for the customer who paid and the store that charged
-
-        The customer who paid and the store's scanners; anyone else gets 404.
-        """
-        return charges.get_charge(current_principal(), charge_id)
-
-
-@blp.route("/charges/<uuid:charge_id>/refunds", operations={"post": "refund_charge"})
-class ChargeRefunds(MethodView):
-    @blp.auth("device", "staff")
-    @blp.idempotent
-    @blp.arguments(RefundCreateSchema)
-    @blp.response(201, RefundSchema)
-    @blp.problems(
-        ChargeNotFound, GrantToSelf, RefundExceedsCharge, BalanceLimitExceeded, AccountClosed
-    )
-    def post(self, data, charge_id):
-        """Refund all or part of a charge to the wallet that paid (the store, or an admin)
-
-        The store's scanners and staff, and admins; never staff refunding themselves.
-        Refunds together never exceed the charge; the points it earned are taken back in
-        proportion. Recorded in the audit log.
-        """
-        return charges.refund_charge(current_principal(), charge_id, **data)
-
-
-@blp.route("/charges/<uuid:charge_id>/feedback", operations={"post": "give_feedback"})
-class ChargeFeedback(MethodView):
-    @blp.auth("customer")
-    @blp.idempotent  # a low rating credits money: a retry replays, it never credits again
-    @blp.arguments(FeedbackCreateSchema)
-    @blp.response(201, FeedbackSchema)
-    @blp.problems(ChargeNotFound, FeedbackNotDrinker, FeedbackAlreadyGiven, BalanceLimitExceeded)
-    def post(self, data, charge_id):
-        """Rate a visit I had, once; 1-2 stars bring an apology (credit if I paid for it)
-
-        The person who had the drink only (the payer of a gift or allowance is not). The
-        store reads the rating in its daily report.
-        """
-        return feedback.give_feedback(current_principal(), charge_id, **data)

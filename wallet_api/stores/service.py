@@ -31,7 +31,7 @@ from wallet_api.stores.errors import (
     StoreNotFound,
     StoreRequired,
 )
-from wallet_api.stores.models import Charge, Device, Store, StoreStaff
+from wallet_api.stores.models import Device, Store, StoreStaff
 
 # --- stores ------------------------------------------------------------------------------
 
@@ -57,22 +57,6 @@ def get_store(store_id: uuid.UUID) -> Store:
 _stores = Store.__table__
 # Every scan and charge reads its store: one fixed statement (extensions/fixed.py).
 _STORE_ROW = FixedStatement(select(_stores).where(_stores.c.id == bindparam("store_id")))
-
-
-def home_timezone(user_id: uuid.UUID) -> str | None:
-    """A person's time zone as far as the chain can tell: that of the store of their most
-    recent visit (as the one who drank), else of the chain's first store; None before
-    any store exists."""
-    recent = db.session.scalar(
-        select(Store.timezone)
-        .join(Charge, Charge.store_id == Store.id)
-        .where(Charge.drinker_id == user_id)
-        .order_by(Charge.created_at.desc())
-        .limit(1)
-    )
-    if recent is not None:
-        return recent
-    return db.session.scalar(select(Store.timezone).order_by(Store.created_at, Store.id).limit(1))
 
 
 def _store_at_the_counter(store_id: uuid.UUID) -> Store:

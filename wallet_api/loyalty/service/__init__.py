@@ -3,7 +3,7 @@ turned into rules. No Flask request in here; nothing commits.
 
 Where the rest of the product calls in:
 
-* ``stores/charges.py``, a pay charge (one transaction, the wallet locked first)::
+* ``paycodes/charges.py``, a pay charge (one transaction, the wallet locked first)::
 
       result = apply_offers(user_id, store_id=..., subtotal_cents=..., lines=priced, at=now)
       points = award_points_for_charge(user_id, charge_id=..., amount_cents=paid, ...,
@@ -11,11 +11,12 @@ Where the rest of the product calls in:
       # ... the wallet pays subtotal - discount, promotions the discount ...
       record_offer_use(user_id, charge_id=..., applied=result.applied, at=now)
 
-  and ``reverse_points_for_refund`` on each refund;
+  and ``reverse_points_for_refund`` on each refund (``loyalty/counter.py``, a hook the
+  counter runs);
 * ``loyalty/scanner.py``: reward codes at the till (``preview_reward_code`` for a scan,
   ``redeem_reward_code`` once for a ``reward`` charge);
-* ``stores/feedback.py``: ``apology_for_feedback`` for a 1-2 star rating;
-  ``stores/reports.py``: ``apologies_for_store`` for the daily report;
+* ``loyalty/counter.py``, hooked into the counter and the daily report:
+  ``apology_for_feedback`` for a 1-2 star rating, ``apologies_for_store`` for the report;
 * blends (when merged): ``reward_creator`` and ``blend_enjoyed_by``;
 * the daily job (``wallet-api loyalty evaluate``, or ``birthdays`` alone):
   ``evaluate_all``, ``return_expired_codes`` and ``give_birthday_treats``.

@@ -64,7 +64,7 @@ def birthday_reward() -> Reward | None:
 
 
 def _zone(user_id: uuid.UUID) -> tzinfo:
-    from wallet_api.stores.service import home_timezone
+    from wallet_api.counter.service import home_timezone
 
     name = home_timezone(user_id)
     return ZoneInfo(name) if name else UTC

@@ -15,6 +15,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import CodeAlreadyUsed, CodeExpired, CodeUnknown
 from wallet_api.extensions import db
 from wallet_api.loyalty.errors import (
     ProductUnknown,
@@ -28,7 +29,6 @@ from wallet_api.loyalty.models import (
 )
 from wallet_api.loyalty.rules import current_rules
 from wallet_api.loyalty.service.common import _customer, _move_points, _notify, first_name_of
-from wallet_api.stores.errors import CodeAlreadyUsed, CodeExpired, CodeUnknown
 
 REWARD_CODE_PREFIX = "RW"
 

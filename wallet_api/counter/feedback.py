@@ -8,9 +8,9 @@ told 403 ``feedback_not_drinker``; anyone else gets 404, as for any charge.
 One rating per charge, final: a second one is 409 ``feedback_already_given`` rather than
 an update, so a rating cannot be lowered for an apology credit and raised again later, and
 a store's daily figures never change after the day. 1 or 2 stars call loyalty's
-``apology_for_feedback``: a sorry in the inbox, and a credit of at most what the visit cost
-the rater's own wallet (nothing for a gift, an allowance or a reward drink), at most one
-per person per cool-down.
+``apology_for_feedback`` (loyalty's ``on_feedback`` hook): a sorry in the inbox, and a
+credit of at most what the visit cost the rater's own wallet (nothing for a gift, an
+allowance or a reward drink), at most one per person per cool-down.
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from wallet_api.auth.models import User
+from wallet_api.auth import service as auth
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import ChargeNotFound, FeedbackAlreadyGiven, FeedbackNotDrinker
+from wallet_api.counter.models import Charge, ChargeFeedback
+from wallet_api.counter.registry import feedback_hooks
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
+from wallet_api.extensions.money import format_money
 from wallet_api.ledger.service import currency
-from wallet_api.loyalty import service as loyalty
-from wallet_api.stores.errors import ChargeNotFound, FeedbackAlreadyGiven, FeedbackNotDrinker
-from wallet_api.stores.models import Charge, ChargeFeedback
 
 
 @dataclass(frozen=True)
@@ -79,26 +80,25 @@ def give_feedback(
             db.session.add(feedback)
     except IntegrityError as exc:
         raise FeedbackAlreadyGiven("You already rated this purchase. Thank you!") from exc
-    apology = loyalty.apology_for_feedback(
-        principal.id,
-        charge_id=charge.id,
-        stars=stars,
-        store_id=charge.store_id,
-        paid_cents=_cost_to(charge, principal.id),
-    )
-    first_name = db.session.get(User, principal.id).first_name  # type: ignore[union-attr]
-    credited = apology["credited_cents"] if apology else 0
-    if apology is None:
+    # Loyalty's apology for a low rating (its hook; it locks the rater's wallet), once
+    # the rating is in: a second rating sent at the same moment has been refused by then.
+    credits = [
+        credited
+        for hook in feedback_hooks()
+        if (credited := hook(principal.id, charge, stars, _cost_to(charge, principal.id)))
+        is not None
+    ]
+    apologised, credited = bool(credits), sum(credits)
+    first_name = auth.get_user(principal.id).first_name
+    if not apologised:
         message = f"Thank you, {first_name}!"
     elif credited:
-        message = (
-            f"Sorry, {first_name} — we've added {loyalty.format_money(credited)} to your wallet."
-        )
+        message = f"Sorry, {first_name} — we've added {format_money(credited)} to your wallet."
     else:
         message = f"Sorry, {first_name} — thank you for telling us."
     return FeedbackResult(
         feedback,
-        {"amount": credited, "currency": currency()} if apology else None,
+        {"amount": credited, "currency": currency()} if apologised else None,
         credited > 0,
         message,
     )

@@ -1,19 +1,17 @@
 """Charges at the counter and their refunds.
 
-A charge is one request: the code is consumed, loyalty applies its offers and awards
-points, the wallet pays the store and the receipt is written, all in the same database
-transaction. When anything fails (not enough credit, a closed wallet, a price that cannot
-be computed) the request rolls back as a whole and the code can be used again.
+A charge is one request: the code is consumed, the money is posted and the receipt is
+written, all in the same database transaction. When anything fails (not enough credit, a
+closed wallet, a price that cannot be computed) the request rolls back as a whole and the
+code can be used again.
 
-A pay charge, step by step: price the items (the ``subtotal``); ``apply_offers`` gives the
-``discount``; the wallet pays ``subtotal - discount`` and the chain's promotions account
-the discount, so the store's sales are the subtotal either way; ``award_points_for_charge``
-credits points on what the wallet paid (plus offers' bonus points); ``record_offer_use``
-uses up once-per-customer offers. A refund takes points back in proportion.
-
-Every kind of charge ends in ``record_charge``, which also asks the person who drank (not
-the payer of a gift or an allowance) how it was: one inbox message a day at most, sent in
-the charge's transaction by one statement.
+Every kind of code is charged by its own handler (``registry.CodeKind``), and every
+handler follows one recipe, ``sell``: the kind settles the sale (who pays, who drinks,
+the lines and amounts), then the counter uses up the code, the kind posts the money, the
+counter records the charge, the kind does what follows (a notification, points), and the
+till gets its answer. ``record_charge`` also asks the person who drank (not the payer of a
+gift or an allowance) how it was: one inbox message a day at most, sent in the charge's
+transaction by one statement.
 """
 
 from __future__ import annotations
@@ -28,24 +26,28 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 
 from wallet_api.audit.service import record_event
-from wallet_api.blends import service as blends
 from wallet_api.catalog.service import PricedLine, price_lines
 from wallet_api.clock import utcnow
+from wallet_api.counter.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
+from wallet_api.counter.models import Charge, ChargeLine, Refund
+from wallet_api.counter.registry import (
+    ScannedCode,
+    charge_handler,
+    charge_recorded_hooks,
+    refund_hooks,
+    resolve_code,
+)
+from wallet_api.counter.scanning import greeting
 from wallet_api.extensions import db
 from wallet_api.extensions.auth import DEVICE, Principal
 from wallet_api.extensions.fixed import FixedStatement
 from wallet_api.extensions.problems import GrantToSelf, ValidationFailed
 from wallet_api.ledger import service as ledger
 from wallet_api.ledger.models import AccountKind, LedgerTransaction
-from wallet_api.ledger.service import Leg
-from wallet_api.loyalty import service as loyalty
 from wallet_api.social import service as social
 from wallet_api.social.models import NotificationKind
-from wallet_api.stores.codes import ScannedCode, resolve_code
-from wallet_api.stores.errors import ChargeNotFound, CodeNotChargeable, RefundExceedsCharge
-from wallet_api.stores.models import Charge, ChargeLine, Refund, Store
+from wallet_api.stores.models import Store
 from wallet_api.stores.reports import day_bounds
-from wallet_api.stores.scanning import customer_with_locked_wallet, greeting
 from wallet_api.stores.service import acts_for, counter_store
 
 
@@ -70,6 +72,7 @@ class Receipt:
     refunded_amount: int
     created_at: datetime
     lines: Sequence[PricedLine]
+    ledger_transaction_id: uuid.UUID  # the money's posting, as on ``Charge``
     refunds: Sequence[Refund] = ()
 
     @property
@@ -85,20 +88,10 @@ class ChargeResult:
     greeting: str
 
 
-# What a charge does depends on the kind of code: "pay" takes money from the wallet;
-# allowance, gift and reward codes register their own handlers.
-ChargeHandler = Callable[[Principal, Store, ScannedCode, Mapping[str, Any]], ChargeResult]
-_handlers: dict[str, ChargeHandler] = {}
-
-
-def register_charge_handler(kind: str, handler: ChargeHandler) -> None:
-    _handlers[kind] = handler
-
-
 def create_charge(principal: Principal, data: Mapping[str, Any]) -> ChargeResult:
     store = counter_store(principal, data.get("store_id"))
     scanned = resolve_code(data["code"])
-    handler = _handlers.get(scanned.kind)
+    handler = charge_handler(scanned.kind)
     if handler is None:
         raise CodeNotChargeable(f"A {scanned.kind} code cannot be charged yet.")
     return handler(principal, store, scanned, data)
@@ -134,6 +127,68 @@ def sale_meta(
         "charge_id": str(charge_id),
         **extra,
     }
+
+
+@dataclass(frozen=True)
+class Sale:
+    """What a kind of code settles of one charge before its code is used up."""
+
+    payer_id: uuid.UUID  # whose wallet paid, where refunds go: not always the drinker's
+    drinker_first_name: str | None  # greeted, and asked how it was; None: no account
+    lines: Sequence[PricedLine]
+    amount: int  # what the payer's wallet paid
+    currency: str
+    discount: int = 0  # what offers (or a reward) took off, paid by the chain
+    offers: Sequence[str] = ()  # their receipt lines
+
+
+@dataclass(frozen=True)
+class Posted:
+    """The money of a sale, posted: its ledger transaction, and the points it earned."""
+
+    transaction: LedgerTransaction
+    points_earned: int = 0
+
+
+def sell(
+    principal: Principal,
+    store: Store,
+    scanned: ScannedCode,
+    sale: Sale,
+    *,
+    post: Callable[[uuid.UUID], Posted],
+    then: Callable[[Receipt], int | None] | None = None,
+    consume: Callable[[], object] | None = None,
+) -> ChargeResult:
+    """The recipe of every charge, whatever its kind; the handler passes what differs.
+
+    The handler has settled the ``sale`` (and taken its locks). Then, in this order: the
+    code is used up (``consume``, when the kind needs more than ``scanned.consume()``:
+    a reward is redeemed at a store); ``post(charge_id)`` moves the money, naming the new
+    charge in the ledger's meta; the charge is recorded (``record_charge``);
+    ``then(receipt)`` does what follows for the kind (a notification, blends' counts) and
+    returns the balance the till may show (None: none to show).
+    """
+    (consume or scanned.consume)()
+    charge_id = uuid.uuid4()
+    posted = post(charge_id)
+    receipt = record_charge(
+        principal,
+        store,
+        scanned,
+        charge_id=charge_id,
+        customer_id=sale.payer_id,
+        amount=sale.amount,
+        currency=sale.currency,
+        transaction=posted.transaction,
+        lines=sale.lines,
+        drinker_first_name=sale.drinker_first_name,
+        discount=sale.discount,
+        offers=sale.offers,
+        points_earned=posted.points_earned,
+    )
+    balance = then(receipt) if then is not None else None
+    return ChargeResult(receipt, balance, sale.currency, greeting(sale.drinker_first_name, store))
 
 
 # Built once: every charge writes its receipt with them.
@@ -203,10 +258,9 @@ def record_charge(
     if line_rows:
         _INSERT_CHARGE_LINES.execute(line_rows)
     # Whoever drinks a blend may now rate it with a rating that counts (and one they made
-    # before counts from now on).
-    blends.verify_ratings_of(
-        scanned.customer_id, [line.item_id for line in lines if line.kind == "blend"]
-    )
+    # before counts from now on): the blends' hook, which locks the blends ordered.
+    for hook in charge_recorded_hooks():
+        hook(scanned.customer_id, lines)
     # What the handler left pending is written now, as before, so that its errors surface
     # in the handler and not at the commit after the response was built.
     db.session.flush()
@@ -219,12 +273,13 @@ def record_charge(
         customer_id=customer_id,
         amount=amount,
         discount=discount,
-        offers=row["offers"],
+        offers=list(offers),
         points_earned=points_earned,
         currency=currency,
         refunded_amount=0,
-        created_at=row["created_at"],
+        created_at=at,
         lines=list(lines),
+        ledger_transaction_id=transaction.public_id,
     )
 
 
@@ -261,116 +316,6 @@ def charge_ref(charge: Charge | Receipt) -> dict[str, Any]:
     return {"id": str(charge.id), "store": store_ref(charge.store)}
 
 
-def _item_id(line: PricedLine) -> uuid.UUID:
-    return line.item_id
-
-
-def _charge_wallet(
-    principal: Principal, store: Store, scanned: ScannedCode, data: Mapping[str, Any]
-) -> ChargeResult:
-    """A pay code: offers first, then the wallet pays the rest and earns points."""
-    # Lock order: the customer's wallet, then every loyalty member involved (the customer
-    # and the creators of the blends ordered) in id order, then points. Refunds and
-    # apologies take the wallet first too, so they queue behind a charge, never deadlock.
-    # Without blends the customer is the only member: read and locked with the wallet.
-    ordered_blends = any(item.get("blend_id") for item in data.get("items") or ())
-    customer, wallet = customer_with_locked_wallet(scanned, lock_member=not ordered_blends)
-    priced, subtotal = priced_order(data, viewer_id=customer.id)
-    at = utcnow()
-    blend_lines = sorted((line for line in priced if line.kind == "blend"), key=_item_id)
-    creators = [
-        credited
-        for line in blend_lines
-        for credited in blends.creators_credited(line.item_id, customer.id)
-    ]
-    # The accounts the sale and its points post to, in one statement instead of one each.
-    ledger.preload_account_ids(
-        [
-            ledger.system_account_key(AccountKind.STORE_SALES, store.id),
-            ledger.system_account_key(AccountKind.PROMOTIONS),
-            ledger.system_account_key(AccountKind.POINTS_ISSUED),
-            ledger.points_account_key(customer.id),
-        ]
-    )
-    loyalty.lock_members({customer.id, *(creator for _, creator in creators)}, at)
-    offers = loyalty.apply_offers(
-        customer.id, store_id=store.id, subtotal_cents=subtotal, lines=priced, at=at
-    )
-    paid = subtotal - offers.discount_cents
-    scanned.consume()
-    charge_id = uuid.uuid4()
-    # Points are awarded before the posting (same transaction: if the wallet cannot pay,
-    # all of it rolls back) so that the charge's ledger row can say what it earned; their
-    # ledger posting is written with the sale's, in the statements of one.
-    postings: list[ledger.Posting] = []
-    points = loyalty.award_points_for_charge(
-        customer.id,
-        charge_id=charge_id,
-        amount_cents=paid,
-        store_id=store.id,
-        at=at,
-        offer_bonus_points=offers.bonus_points,
-        new_charge=True,  # charge_id is the uuid4 above: no spend can hold it yet
-        customer_since=customer.created_at,
-        postings=postings,
-    )
-    # The store sells at menu prices; the chain's promotions account pays the discount.
-    legs = [Leg(ledger.system_account_id(AccountKind.STORE_SALES, store.id), subtotal)]
-    if paid:
-        legs.append(Leg(wallet.id, -paid))
-    if offers.discount_cents:
-        promotions = ledger.system_account_id(AccountKind.PROMOTIONS)
-        legs.append(Leg(promotions, -offers.discount_cents))
-    meta = sale_meta(
-        store,
-        charge_id,
-        priced,
-        subtotal=subtotal,
-        discount=offers.discount_cents,
-        offers=offers.receipt_lines,
-        points_earned=points,
-    )
-    postings.append(ledger.Posting("charge", legs, memo=store.name, meta=meta, event_at=at))
-    *_, transaction = ledger.post_transactions(postings)
-    loyalty.record_offer_use(
-        customer.id, charge_id=charge_id, applied=offers.applied, at=at, new_charge=True
-    )
-    # The receipt before the blends' counts: it locks the blends ordered, in id order, to
-    # verify the customer's ratings of them (see blends.verify_ratings_of).
-    charge = record_charge(
-        principal,
-        store,
-        scanned,
-        charge_id=charge_id,
-        customer_id=customer.id,
-        amount=paid,
-        currency=wallet.unit,
-        transaction=transaction,
-        lines=priced,
-        drinker_first_name=customer.first_name,
-        discount=offers.discount_cents,
-        offers=offers.receipt_lines,
-        points_earned=points,
-    )
-    # Orders count for "the usual", the top-10 and "enjoyed by"; creators earn bonus points.
-    for line in blend_lines:
-        blends.record_blend_ordered(line.item_id, customer.id, line.quantity, at)
-    for blend_id, creator_id in creators:
-        loyalty.reward_creator(
-            creator_id, blend_id=blend_id, by_user_id=customer.id, reason="order", at=at
-        )
-    return ChargeResult(
-        charge,
-        # As the posting left it (a sale its offers paid in full leaves the wallet as locked).
-        transaction.balances_after.get(wallet.id, wallet.balance),
-        wallet.unit,
-        greeting(customer.first_name, store),
-    )
-
-
-register_charge_handler("pay", _charge_wallet)
-
-
 def _visible(principal: Principal, charge: Charge, *, customer: bool) -> bool:
     if customer and principal.kind != DEVICE and principal.id == charge.customer_id:
         return True
@@ -390,7 +335,8 @@ def refund_charge(
 ) -> Refund:
     """Money back to the wallet that paid, by the store that charged (or an admin).
 
-    The points the charge earned are taken back in proportion (loyalty keeps the rule).
+    The points the charge earned are taken back in proportion (loyalty keeps the rule,
+    in its ``on_refund`` hook).
     """
     # The charge row lock serialises refunds of one charge, so together they never exceed
     # it; the CHECK constraint on refunded_amount would refuse it anyway.
@@ -414,9 +360,9 @@ def refund_charge(
     refund_id = uuid.uuid4()
     wallet = ledger.wallet_account(charge.customer_id)
     ledger.lock_customer_accounts([wallet.id])  # wallet before loyalty, as at the charge
-    points = loyalty.reverse_points_for_refund(
-        charge.customer_id, charge_id=charge.id, refunded_cents=amount, charged_cents=charge.amount
-    )
+    # Loyalty takes back the points the refunded part earned (its hook, registered by
+    # wallet_api.loyalty), under the wallet's lock, before the money moves.
+    points = sum(hook(charge, amount) for hook in refund_hooks())
     # Refunds restore money the customer had, so the maximum balance does not apply.
     transaction = ledger.transfer(
         "refund",
@@ -470,3 +416,19 @@ def charge_for_goodwill(principal: Principal, charge_id: uuid.UUID) -> Charge:
     if charge is None or not _visible(principal, charge, customer=False):
         raise ChargeNotFound("No such charge.")
     return charge
+
+
+def home_timezone(user_id: uuid.UUID) -> str | None:
+    """A person's time zone as far as the chain can tell: that of the store of their most
+    recent visit (as the one who drank), else of the chain's first store; None before
+    any store exists."""
+    recent = db.session.scalar(
+        select(Store.timezone)
+        .join(Charge, Charge.store_id == Store.id)
+        .where(Charge.drinker_id == user_id)
+        .order_by(Charge.created_at.desc())
+        .limit(1)
+    )
+    if recent is not None:
+        return recent
+    return db.session.scalar(select(Store.timezone).order_by(Store.created_at, Store.id).limit(1))
