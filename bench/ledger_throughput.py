@@ -11,7 +11,7 @@ Two comparisons, measured in the same run with the same number of worker process
    store reaches at least 80% of the spread figure.
 
 Each worker process debits its own funded wallet (wallet row locks are not what is
-measured here; tests/test_wallet_concurrency.py covers one contended wallet) and commits
+measured here; tests/wallet/test_wallet_concurrency.py covers one contended wallet) and commits
 every posting. A round runs the three modes back to back (alternating their order); the
 ratios are taken within each round, so that load from outside the benchmark, which drifts
 over minutes, touches both sides of a ratio alike, and the median over rounds is printed.
@@ -218,9 +218,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from wallet_api.config import _normalise_database_url
+    from wallet_api.config import normalise_database_url
 
-    url = _normalise_database_url(args.database_url)
+    url = normalise_database_url(args.database_url)
     if not url.startswith("postgresql") or "bench" not in url.rsplit("/", 1)[-1]:
         parser.error("use a PostgreSQL database whose name contains 'bench' (it is wiped)")
 

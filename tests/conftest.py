@@ -43,9 +43,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _database_url(tmp: Path) -> str:
     if PG_URL:
-        from wallet_api.config import _normalise_database_url
+        from wallet_api.config import normalise_database_url
 
-        return _worker_database(_normalise_database_url(PG_URL))
+        return _worker_database(normalise_database_url(PG_URL))
     return f"sqlite:///{tmp / 'wallet.sqlite3'}"
 
 
@@ -173,6 +173,6 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def api(client: FlaskClient):  # type: ignore[no-untyped-def]
-    from tests.helpers import ApiClient
+    from tests.support.api import ApiClient
 
     return ApiClient(client)

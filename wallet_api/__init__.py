@@ -95,7 +95,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app.register_error_handler(ApiError, render_api_error)
     for error in DATABASE_UNAVAILABLE:
-        app.register_error_handler(error, _database_unavailable)
+        app.register_error_handler(error, database_unavailable)
     _register_request_hooks(app)
 
     from wallet_api.cli import register_commands
@@ -143,7 +143,7 @@ def _first_line(error: Exception) -> str:
     return f"{type(cause).__name__}: {lines[0] if lines else ''}"
 
 
-def _database_unavailable(error: Exception) -> Response:
+def database_unavailable(error: Exception) -> Response:
     current_app.logger.warning("database unavailable: %s", _first_line(error))
     _forget_failed_transaction()
     return render_api_error(DatabaseUnavailable())
@@ -171,7 +171,7 @@ def _register_request_hooks(app: Flask) -> None:
                 # Raised here it would bypass the error handlers and answer a bare 500.
                 # Whether the commit reached the server is unknown; a retry with the same
                 # Idempotency-Key replays the answer if it did and redoes the work if not.
-                return _security_headers(_database_unavailable(exc))
+                return _security_headers(database_unavailable(exc))
         return response
 
     @app.after_request

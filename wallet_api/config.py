@@ -139,7 +139,7 @@ class Settings:
         database_url = _env("DATABASE_URL") or f"sqlite:///{instance_path / 'wallet.sqlite3'}"
         return cls(
             env=env,
-            database_url=_normalise_database_url(database_url),
+            database_url=normalise_database_url(database_url),
             secret_key=secret,
             jwt_keys=jwt_keys,
             jwt_current_kid=current_kid,
@@ -215,7 +215,7 @@ def _jwt_keys(secret: str) -> tuple[dict[str, str], str]:
     return keys, next(iter(keys))
 
 
-def _normalise_database_url(url: str) -> str:
+def normalise_database_url(url: str) -> str:
     # psycopg 3 is the driver; accept the common postgres:// spellings as well.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):

@@ -1,0 +1,1 @@
+"""What tests share: the API client and people (api), and factories per domain."""
