@@ -1,7 +1,14 @@
 """Allowances: a friend pays at the till from my wallet, up to an amount per period."""
 
+from __future__ import annotations
 
-def register(api):  # type: ignore[no-untyped-def]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wallet_api.extensions import Api
+
+
+def register(api: Api) -> None:
     from wallet_api.allowances import service
     from wallet_api.allowances.errors import (
         AllowanceExceeded,

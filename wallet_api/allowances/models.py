@@ -14,7 +14,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet_api.auth.models import User
-from wallet_api.extensions.database import UTCDateTime, created_at, db, str_enum, uuid_pk
+from wallet_api.extensions.database import Model, UTCDateTime, created_at, str_enum, uuid_pk
 
 _LIVE = text("revoked_at IS NULL")
 
@@ -25,7 +25,7 @@ class Period(enum.StrEnum):
     MONTH = "month"
 
 
-class Allowance(db.Model):  # type: ignore[name-defined,misc]
+class Allowance(Model):
     __tablename__ = "allowances"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -57,7 +57,7 @@ class Allowance(db.Model):  # type: ignore[name-defined,misc]
     grantee: Mapped[User] = relationship(foreign_keys=[grantee_id], lazy="selectin")
 
 
-class AllowanceUse(db.Model):  # type: ignore[name-defined,misc]
+class AllowanceUse(Model):
     __tablename__ = "allowance_uses"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),

@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.allowances import service
@@ -36,13 +39,13 @@ class Allowances(MethodView):
     @blp.response(201, AllowanceSchema)
     @blp.problems(UserNotFound, NotAFriend, AllowanceToSelf, AllowanceExists)
     @blp.doc(description=HOW)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Let a friend pay from my wallet, up to an amount per day, week or month"""
         return service.grant(current_principal().user, **data)
 
     @blp.auth("customer")
     @blp.response(200, AllowanceListSchema)
-    def get(self):
+    def get(self) -> dict[str, list[dict[str, Any]]]:
         """The live allowances I give and was given, with what is left this period
 
         Any signed-in person, their own allowances only, as owner and as grantee.
@@ -55,7 +58,7 @@ class AllowanceById(MethodView):
     @blp.auth("customer")
     @blp.response(204)
     @blp.problems(AllowanceNotFound)
-    def delete(self, allowance_id):
+    def delete(self, allowance_id: uuid.UUID) -> None:
         """Revoke an allowance I give, at once
 
         Its owner only. The grantee's pay codes drawing on it stop working at once.

@@ -1,3 +1,6 @@
+from datetime import datetime
+from typing import Any
+
 import marshmallow as ma
 
 from wallet_api.allowances.models import Period
@@ -24,7 +27,7 @@ class AllowanceCreateSchema(Schema):
     )
 
     @ma.validates("expires_at")
-    def _in_the_future(self, value, **kwargs):  # type: ignore[no-untyped-def]
+    def _in_the_future(self, value: datetime | None, **kwargs: Any) -> None:
         if value is not None and value <= utcnow():
             raise ma.ValidationError("An allowance ends in the future.")
 

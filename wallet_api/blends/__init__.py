@@ -1,7 +1,14 @@
 """Custom blends: compose, price, rate, share, copy, and the top-10 of user-generated coffees."""
 
+from __future__ import annotations
 
-def register(api):  # type: ignore[no-untyped-def]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wallet_api.extensions import Api
+
+
+def register(api: Api) -> None:
     from wallet_api.blends import service
     from wallet_api.blends.routes import blp
     from wallet_api.catalog.service import register_line_pricer

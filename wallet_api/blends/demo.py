@@ -103,7 +103,8 @@ def _body(recipe: dict[str, Any], ingredients: dict[str, Ingredient]) -> dict[st
         "visibility": recipe["visibility"],
     }
     # Through the same checks as a client's blend.
-    return BlendCreateSchema().load(body)
+    loaded: dict[str, Any] = BlendCreateSchema().load(body)
+    return loaded
 
 
 # Charges ``cups`` of a blend for a person at the demo counter (``wallet_api/demo.py``:
@@ -121,10 +122,10 @@ def seed_blends(people: dict[str, User], order: Order) -> None:
     blends: dict[tuple[str, str], Blend] = {}
     new: set[tuple[str, str]] = set()
     for handle, recipe in BLENDS:
-        owner = people[handle]
-        blend = existing.get((owner.id, recipe["name"]))
+        person = people[handle]
+        blend = existing.get((person.id, recipe["name"]))
         if blend is None:
-            blend = service.create_blend(owner.id, _body(recipe, ingredients))
+            blend = service.create_blend(person.id, _body(recipe, ingredients))
             new.add((handle, recipe["name"]))
         blends[handle, recipe["name"]] = blend
     for rater, owner, name, stars, comment in RATINGS:

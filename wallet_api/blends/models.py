@@ -39,10 +39,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from wallet_api.auth.models import User
 from wallet_api.catalog.models import Ingredient, IngredientKind, Size
 from wallet_api.extensions.database import (
+    Model,
     UTCDateTime,
     bigint_pk,
     created_at,
-    db,
     str_enum,
     uuid_pk,
 )
@@ -64,7 +64,7 @@ REF_MEAN = 3.5
 TOTALS_SHARDS = 16
 
 
-class Blend(db.Model):  # type: ignore[name-defined,misc]
+class Blend(Model):
     __tablename__ = "blends"
     __table_args__ = (
         CheckConstraint("shots BETWEEN 1 AND 4", name="shots_range"),
@@ -134,7 +134,7 @@ class Blend(db.Model):  # type: ignore[name-defined,misc]
         return [c for c in self.components if c.kind == kind]
 
 
-class BlendComponent(db.Model):  # type: ignore[name-defined,misc]
+class BlendComponent(Model):
     """A bean origin (``amount`` = share in %), a syrup (pumps), a topping or an extra (1)."""
 
     __tablename__ = "blend_components"
@@ -154,7 +154,7 @@ class BlendComponent(db.Model):  # type: ignore[name-defined,misc]
     ingredient: Mapped[Ingredient] = relationship()
 
 
-class BlendRating(db.Model):  # type: ignore[name-defined,misc]
+class BlendRating(Model):
     __tablename__ = "blend_ratings"
     __table_args__ = (
         UniqueConstraint("blend_id", "user_id", name="uq_blend_ratings_blend_user"),
@@ -180,7 +180,7 @@ class BlendRating(db.Model):  # type: ignore[name-defined,misc]
     blend: Mapped[Blend] = relationship()
 
 
-class BlendRatingTotals(db.Model):  # type: ignore[name-defined,misc]
+class BlendRatingTotals(Model):
     """Sum and count of every counted rating, over all blends.
 
     Their ratio is the mean C of the ranking. Spread over ``TOTALS_SHARDS`` rows by blend,
@@ -194,7 +194,7 @@ class BlendRatingTotals(db.Model):  # type: ignore[name-defined,misc]
     rating_count: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class BlendDailyStats(db.Model):  # type: ignore[name-defined,misc]
+class BlendDailyStats(Model):
     """Orders (cups) and copies of a blend by people other than its owner, per UTC day.
 
     The ranking looks up only its candidates' days, by the primary key (blend_id, day).
@@ -209,7 +209,7 @@ class BlendDailyStats(db.Model):  # type: ignore[name-defined,misc]
     copies: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class BlendEnjoyer(db.Model):  # type: ignore[name-defined,misc]
+class BlendEnjoyer(Model):
     """Someone other than the owner who ordered or copied the blend ("enjoyed by N")."""
 
     __tablename__ = "blend_enjoyers"

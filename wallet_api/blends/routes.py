@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
@@ -26,11 +29,11 @@ blp = Blueprint(
 )
 
 
-def _page(page, viewer_id):  # type: ignore[no-untyped-def]
+def _page(page: dict[str, Any], viewer_id: uuid.UUID) -> dict[str, Any]:
     return {**page, "items": service.present_all(page["items"], viewer_id)}
 
 
-def _menu_errors(loaded, blend_id=None):  # type: ignore[no-untyped-def]
+def _menu_errors(loaded: dict[str, Any], blend_id: uuid.UUID | None = None) -> dict[str, Any]:
     # A body the schema refused: the menu's say on what did load joins the schema's.
     blend = None
     if blend_id is not None:
@@ -43,7 +46,7 @@ class Blends(MethodView):
     @blp.auth("customer")
     @blp.arguments(BlendCreateSchema, more_errors=_menu_errors)
     @blp.response(201, BlendSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Compose a blend; the server checks it against the menu and prices it
 
         Any signed-in person. A base and ingredients on the menu now, in a size the base
@@ -56,7 +59,7 @@ class Blends(MethodView):
     @blp.auth("customer")
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(BlendSchema))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """My blends, newest first
 
         Any signed-in person, their own blends only; page with the cursor.
@@ -70,7 +73,7 @@ class TopBlends(MethodView):
     @blp.arguments(TopArgsSchema, location="query")
     @blp.response(200, TopSchema)
     @blp.problems(DatabaseUnavailable)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The top user-generated blends: verified ratings with a prior, plus orders and copies
 
         Only ratings by people who have had the blend (ordered it or a copy of it, or were
@@ -87,7 +90,7 @@ class BlendById(MethodView):
     @blp.auth("customer")
     @blp.response(200, BlendSchema)
     @blp.problems(BlendNotFound)
-    def get(self, blend_id):
+    def get(self, blend_id: uuid.UUID) -> dict[str, Any]:
         """A blend I may see (mine, a friend's shared with friends, or a public one)
 
         Any signed-in person; a blend they may not see is 404, as if it did not exist.
@@ -99,7 +102,7 @@ class BlendById(MethodView):
     @blp.arguments(BlendPatchSchema, more_errors=_menu_errors)
     @blp.response(200, BlendSchema)
     @blp.problems(BlendNotFound, NotYourBlend)
-    def patch(self, data, blend_id):
+    def patch(self, data: dict[str, Any], blend_id: uuid.UUID) -> dict[str, Any]:
         """Change my blend; it is checked and priced again
 
         Its creator only (another who may see it: 403 `not_blend_owner`; copy it instead).
@@ -112,7 +115,7 @@ class BlendById(MethodView):
     @blp.auth("customer")
     @blp.response(204)
     @blp.problems(BlendNotFound, NotYourBlend)
-    def delete(self, blend_id):
+    def delete(self, blend_id: uuid.UUID) -> None:
         """Delete my blend (receipts, gifts and copies keep what they refer to)
 
         Its creator only (another who may see it: 403 `not_blend_owner`).
@@ -130,7 +133,7 @@ class BlendRatings(MethodView):
     @blp.response(201, RatingSchema, description="Rated for the first time")
     @blp.alt_response(200, schema=RatingSchema, description="My earlier rating, changed")
     @blp.problems(BlendNotFound)
-    def post(self, data, blend_id):
+    def post(self, data: dict[str, Any], blend_id: uuid.UUID) -> tuple[dict[str, Any], int]:
         """Rate a blend, 1-5 stars and a comment; rating again changes my rating
 
         Anyone who may see the blend may rate it; the rating is `verified` when I have had
@@ -146,7 +149,7 @@ class BlendRatings(MethodView):
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(RatingSchema))
     @blp.problems(BlendNotFound)
-    def get(self, args, blend_id):
+    def get(self, args: dict[str, Any], blend_id: uuid.UUID) -> dict[str, Any]:
         """The ratings of a blend I may see, newest first, each marked `verified` or not
 
         Any signed-in person who may see the blend; page with the cursor.
@@ -161,7 +164,7 @@ class CopyBlend(MethodView):
     @blp.arguments(CopySchema, required=False)
     @blp.response(201, BlendSchema)
     @blp.problems(BlendNotFound)
-    def post(self, data, blend_id):
+    def post(self, data: dict[str, Any], blend_id: uuid.UUID) -> dict[str, Any]:
         """One of what they're having: a copy in my blends that credits the creator
 
         Any signed-in person who may see the blend. The copy is mine to change, private
@@ -177,7 +180,7 @@ class UserBlends(MethodView):
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(BlendSchema))
     @blp.problems(UserNotFound)
-    def get(self, args, handle):
+    def get(self, args: dict[str, Any], handle: str) -> dict[str, Any]:
         """The blends of this person that I may see
 
         Any signed-in person: their public blends, and those shared with friends when we

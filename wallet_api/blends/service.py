@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, and_, cast, func, or_, select, text, union, update
+from sqlalchemy import CompoundSelect, Float, and_, cast, func, or_, select, text, union, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import IntegrityError
@@ -60,7 +60,7 @@ from wallet_api.catalog.models import Ingredient, IngredientKind, Size
 from wallet_api.catalog.service import PricedLine
 from wallet_api.clock import utcnow
 from wallet_api.counter.models import Charge, ChargeLine
-from wallet_api.extensions import db
+from wallet_api.extensions import Model, db
 from wallet_api.extensions.pagination import keyset_page
 from wallet_api.extensions.problems import ValidationFailed
 from wallet_api.ledger.service import currency
@@ -245,7 +245,8 @@ def _check(
             errors[slot] = error
         else:
             errors.setdefault(slot, {})[index] = error
-    base, size = found.get(data.get("base_id")), data.get("size")  # type: ignore[arg-type]
+    base_id, size = data.get("base_id"), data.get("size")
+    base = found.get(base_id) if base_id is not None else None
     if (
         "base_id" not in errors
         and base is not None
@@ -654,7 +655,7 @@ def verify_ratings_of(drinker_id: uuid.UUID | None, blend_ids: Collection[uuid.U
     if drinker_id is None or not blend_ids:
         return
     lines = Blend.id.in_(set(blend_ids))
-    had = union(
+    had: CompoundSelect[uuid.UUID | None] = union(
         select(Blend.id).where(lines),
         select(Blend.copied_from_id).where(lines),
         select(Blend.origin_id).where(lines),
@@ -733,7 +734,7 @@ def list_ratings(blend: Blend, *, limit: int, cursor: str | None) -> dict[str, A
 
 
 def _upsert(
-    model: type, values: dict[str, Any], keys: list[str], add: list[str] | None
+    model: type[Model], values: dict[str, Any], keys: list[str], add: list[str] | None
 ) -> Result[Any]:
     """INSERT ... ON CONFLICT (PostgreSQL, SQLite): add the ``add`` columns to the row that
     exists, or leave it alone. Returns the keys of the rows it inserted or changed."""
@@ -741,7 +742,7 @@ def _upsert(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(model).values(**values)
     if add:
-        table = model.__table__  # type: ignore[attr-defined]
+        table = model.__table__
         stmt = stmt.on_conflict_do_update(
             index_elements=keys,
             set_={c: table.c[c] + getattr(stmt.excluded, c) for c in add},

@@ -85,11 +85,13 @@ def seed_menu() -> None:
     known = {(k, n) for k, n in db.session.execute(select(Ingredient.kind, Ingredient.name))}
     for kind, name, delta, origin in INGREDIENTS:
         if (kind, name) not in known:
-            prices = [
+            cup_prices = [
                 IngredientPrice(size=size, price=price)
                 for size, price in zip(Size, BASE_PRICES.get(name, ()), strict=False)
             ]
             db.session.add(
-                Ingredient(kind=kind, name=name, price_delta=delta, origin=origin, prices=prices)
+                Ingredient(
+                    kind=kind, name=name, price_delta=delta, origin=origin, prices=cup_prices
+                )
             )
     db.session.flush()

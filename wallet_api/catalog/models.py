@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Sequence
+from typing import Protocol
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, Uuid, case
+from sqlalchemy import (
+    Case,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    case,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wallet_api.extensions.database import created_at, db, str_enum, uuid_pk
+from wallet_api.extensions.database import Model, created_at, str_enum, uuid_pk
 
 
 class Size(enum.StrEnum):
@@ -30,19 +41,33 @@ class IngredientKind(enum.StrEnum):
     EXTRA = "extra"
 
 
-def _size_order(price: type[ProductPrice] | type[IngredientPrice]):  # type: ignore[no-untyped-def]
+def _size_order(price: type[ProductPrice] | type[IngredientPrice]) -> Case[int]:
     """S, M, L rather than alphabetical."""
     return case({s.value: i for i, s in enumerate(Size)}, value=price.size)
+
+
+class _SizePrice(Protocol):
+    @property
+    def size(self) -> Size: ...
+    @property
+    def price(self) -> int: ...
+
+
+class _HasPrices(Protocol):
+    """What ``price_for`` needs of the model it is mixed into: its price rows."""
+
+    @property
+    def prices(self) -> Sequence[_SizePrice]: ...
 
 
 class _PricedPerSize:
     """A ``prices`` relationship with one row per size."""
 
-    def price_for(self, size: Size) -> int | None:
-        return next((p.price for p in self.prices if p.size == size), None)  # type: ignore[attr-defined]
+    def price_for(self: _HasPrices, size: Size) -> int | None:
+        return next((p.price for p in self.prices if p.size == size), None)
 
 
-class Product(_PricedPerSize, db.Model):  # type: ignore[name-defined,misc]
+class Product(_PricedPerSize, Model):
     __tablename__ = "catalog_products"
 
     id: Mapped[uuid_pk]
@@ -60,7 +85,7 @@ class Product(_PricedPerSize, db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class ProductPrice(db.Model):  # type: ignore[name-defined,misc]
+class ProductPrice(Model):
     __tablename__ = "catalog_product_prices"
     __table_args__ = (
         UniqueConstraint("product_id", "size", name="uq_catalog_product_prices_product_size"),
@@ -75,7 +100,7 @@ class ProductPrice(db.Model):  # type: ignore[name-defined,misc]
     product: Mapped[Product] = relationship(back_populates="prices")
 
 
-class Ingredient(_PricedPerSize, db.Model):  # type: ignore[name-defined,misc]
+class Ingredient(_PricedPerSize, Model):
     __tablename__ = "catalog_ingredients"
     __table_args__ = (
         UniqueConstraint("kind", "name", name="uq_catalog_ingredients_kind_name"),
@@ -102,7 +127,7 @@ class Ingredient(_PricedPerSize, db.Model):  # type: ignore[name-defined,misc]
     )
 
 
-class IngredientPrice(db.Model):  # type: ignore[name-defined,misc]
+class IngredientPrice(Model):
     __tablename__ = "catalog_ingredient_prices"
     __table_args__ = (
         UniqueConstraint(

@@ -1,7 +1,11 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.catalog import service
 from wallet_api.catalog.errors import IngredientNotFound, NameTaken, ProductNotFound
+from wallet_api.catalog.models import Ingredient, Product
 from wallet_api.catalog.schemas import (
     SIZES,
     CatalogSchema,
@@ -21,7 +25,7 @@ blp = Blueprint("catalog", __name__, url_prefix="/v1/catalog", description="The 
 class Catalog(MethodView):
     @blp.response(200, CatalogSchema)
     @blp.problems(DatabaseUnavailable)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """The menu: standard drinks with prices per size, and ingredients
 
         Anyone may read it. Only what is on the menu now; blends are composed of these
@@ -41,7 +45,7 @@ class Products(MethodView):
     @blp.arguments(ProductSchema)
     @blp.response(201, ProductSchema)
     @blp.problems(NameTaken)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Product:
         """Add a standard drink (admin)
 
         Admins only. The name must be unused on the menu; prices are per size, in cents.
@@ -58,7 +62,7 @@ class ProductById(MethodView):
     @blp.arguments(ProductPatchSchema)
     @blp.response(200, ProductSchema)
     @blp.problems(ProductNotFound, NameTaken)
-    def patch(self, data, product_id):
+    def patch(self, data: dict[str, Any], product_id: uuid.UUID) -> Product:
         """Change a standard drink (admin)
 
         Admins only. Fields left out stay as they are; receipts already issued keep the
@@ -69,7 +73,7 @@ class ProductById(MethodView):
     @blp.auth("admin")
     @blp.response(204)
     @blp.problems(ProductNotFound)
-    def delete(self, product_id):
+    def delete(self, product_id: uuid.UUID) -> None:
         """Take a drink off the menu (admin); old receipts keep it
 
         Admins only. The drink is hidden, not deleted: it can no longer be ordered.
@@ -83,7 +87,7 @@ class Ingredients(MethodView):
     @blp.arguments(IngredientSchema)
     @blp.response(201, IngredientSchema)
     @blp.problems(NameTaken)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Ingredient:
         """Add an ingredient (admin)
 
         Admins only. The name must be unused on the menu; only a base has a price per
@@ -101,7 +105,7 @@ class IngredientById(MethodView):
     @blp.arguments(IngredientPatchSchema)
     @blp.response(200, IngredientSchema)
     @blp.problems(IngredientNotFound, NameTaken)
-    def patch(self, data, ingredient_id):
+    def patch(self, data: dict[str, Any], ingredient_id: uuid.UUID) -> Ingredient:
         """Change an ingredient (admin)
 
         Admins only. Fields left out stay as they are; existing blends keep the snapshot
@@ -112,7 +116,7 @@ class IngredientById(MethodView):
     @blp.auth("admin")
     @blp.response(204)
     @blp.problems(IngredientNotFound)
-    def delete(self, ingredient_id):
+    def delete(self, ingredient_id: uuid.UUID) -> None:
         """Take an ingredient off the menu (admin); existing blends keep their snapshot
 
         Admins only. The ingredient is hidden, not deleted: new blends cannot use it.

@@ -1,3 +1,6 @@
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import marshmallow as ma
 
 from wallet_api.catalog.models import IngredientKind, Size
@@ -12,13 +15,13 @@ class PriceSchema(Schema):
     price = Cents(required=True, maximum=100_00)
 
 
-def _unique_sizes(prices):  # type: ignore[no-untyped-def]
+def _unique_sizes(prices: Sequence[Mapping[str, Any]]) -> None:
     sizes = [p["size"] for p in prices]
     if len(sizes) != len(set(sizes)):
         raise ma.ValidationError("Each size appears once.")
 
 
-def _prices(fewest: int = 1, **kwargs):  # type: ignore[no-untyped-def]
+def _prices(fewest: int = 1, **kwargs: Any) -> ma.fields.List[dict[str, Any]]:
     return ma.fields.List(
         ma.fields.Nested(PriceSchema),
         validate=[ma.validate.Length(min=fewest, max=len(SIZES)), _unique_sizes],
@@ -86,7 +89,7 @@ class OrderLineSchema(Schema):
     quantity = StrictInteger(load_default=1, validate=ma.validate.Range(min=1, max=20))
 
     @ma.validates_schema
-    def _one_item(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _one_item(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if (data.get("product_id") is None) == (data.get("blend_id") is None):
             raise ma.ValidationError("Give exactly one of product_id or blend_id.", "product_id")
         if data.get("product_id") is not None and data.get("size") is None:

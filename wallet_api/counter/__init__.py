@@ -10,8 +10,15 @@ Other domains act on charges through ``on_charge_recorded``, ``on_refund`` and
 ``on_feedback``. The counter imports none of the packages that plug in.
 """
 
+from __future__ import annotations
 
-def register(api):  # type: ignore[no-untyped-def]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wallet_api.extensions import Api
+
+
+def register(api: Api) -> None:
     from wallet_api.counter.reports import charges_of_the_day
     from wallet_api.counter.routes import blp
     from wallet_api.stores.reports import add_to_daily_report

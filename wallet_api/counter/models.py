@@ -21,11 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wallet_api.extensions.database import bigint_pk, created_at, db, uuid_pk
+from wallet_api.extensions.database import Model, bigint_pk, created_at, uuid_pk
 from wallet_api.stores.models import Store
 
 
-class Charge(db.Model):  # type: ignore[name-defined,misc]
+class Charge(Model):
     """One sale at the counter, with its receipt.
 
     ``amount`` is what the customer's wallet paid; ``discount`` what offers (or a reward)
@@ -93,7 +93,7 @@ class Charge(db.Model):  # type: ignore[name-defined,misc]
         return self.amount - self.refunded_amount
 
 
-class ChargeLine(db.Model):  # type: ignore[name-defined,misc]
+class ChargeLine(Model):
     __tablename__ = "charge_lines"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -115,7 +115,7 @@ class ChargeLine(db.Model):  # type: ignore[name-defined,misc]
         return self.unit_price * self.quantity
 
 
-class Refund(db.Model):  # type: ignore[name-defined,misc]
+class Refund(Model):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -138,7 +138,7 @@ class Refund(db.Model):  # type: ignore[name-defined,misc]
     charge: Mapped[Charge] = relationship(back_populates="refunds")
 
 
-class ChargeFeedback(db.Model):  # type: ignore[name-defined,misc]
+class ChargeFeedback(Model):
     """The customer's rating of a charge: one per charge, never changed afterwards."""
 
     __tablename__ = "charge_feedback"

@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 
@@ -14,6 +17,8 @@ from wallet_api.counter.errors import (
     FeedbackNotDrinker,
     RefundExceedsCharge,
 )
+from wallet_api.counter.feedback import FeedbackResult
+from wallet_api.counter.models import Charge, Refund
 from wallet_api.counter.registry import registered_kinds
 from wallet_api.counter.schemas import (
     ChargeCreatedSchema,
@@ -26,6 +31,7 @@ from wallet_api.counter.schemas import (
     ScanPreviewSchema,
     ScanSchema,
 )
+from wallet_api.counter.service import ChargeResult
 from wallet_api.extensions import Blueprint, limiter
 from wallet_api.extensions.auth import current_principal, principal_key
 from wallet_api.extensions.problems import ApiError, GrantToSelf, RateLimited
@@ -85,7 +91,7 @@ class Scans(MethodView):
     @blp.arguments(ScanSchema)
     @blp.response(200, ScanPreviewSchema)
     @blp.problems(*COUNTER_PROBLEMS, *CODE_PROBLEMS)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Preview a scanned code: who it is, the usual, whether the balance covers it
 
         A store's scanner, or its staff working at it. Nothing is charged or used up.
@@ -105,7 +111,7 @@ class Charges(MethodView):
     @blp.arguments(ChargeCreateSchema)
     @blp.response(201, ChargeCreatedSchema)
     @blp.problems(*COUNTER_PROBLEMS, *CODE_PROBLEMS, *CHARGE_PROBLEMS)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> ChargeResult:
         """Charge a scanned code for items priced on the server, or a till amount
 
         A store's scanner, or its staff working at it. Pay codes are paid from the wallet
@@ -121,7 +127,7 @@ class ChargeById(MethodView):
     @blp.auth("customer", "device")
     @blp.response(200, ChargeSchema)
     @blp.problems(ChargeNotFound)
-    def get(self, charge_id):
+    def get(self, charge_id: uuid.UUID) -> Charge:
         """A charge: for the customer who paid and the store that charged
 
         The customer who paid and the store's scanners; anyone else gets 404.
@@ -138,7 +144,7 @@ class ChargeRefunds(MethodView):
     @blp.problems(
         ChargeNotFound, GrantToSelf, RefundExceedsCharge, BalanceLimitExceeded, AccountClosed
     )
-    def post(self, data, charge_id):
+    def post(self, data: dict[str, Any], charge_id: uuid.UUID) -> Refund:
         """Refund all or part of a charge to the wallet that paid (the store, or an admin)
 
         The store's scanners and staff, and admins; never staff refunding themselves.
@@ -155,7 +161,7 @@ class ChargeFeedback(MethodView):
     @blp.arguments(FeedbackCreateSchema)
     @blp.response(201, FeedbackSchema)
     @blp.problems(ChargeNotFound, FeedbackNotDrinker, FeedbackAlreadyGiven, BalanceLimitExceeded)
-    def post(self, data, charge_id):
+    def post(self, data: dict[str, Any], charge_id: uuid.UUID) -> FeedbackResult:
         """Rate a visit I had, once; 1-2 stars bring an apology (credit if I paid for it)
 
         The person who had the drink only (the payer of a gift or allowance is not). The

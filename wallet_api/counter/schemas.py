@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import marshmallow as ma
 
 from wallet_api.catalog.schemas import OrderLineSchema
@@ -79,7 +82,7 @@ class ChargeCreateSchema(Schema):
     amount = Cents(maximum=100_000, metadata={"description": "A plain till amount instead"})
 
     @ma.validates_schema
-    def _items_or_amount(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _items_or_amount(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         # Neither is checked by the kind of code: a gift is redeemed with the code alone.
         if "items" in data and "amount" in data:
             raise ma.ValidationError("Give either items or amount.", "items")

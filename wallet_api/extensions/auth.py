@@ -188,7 +188,7 @@ def _allowed(principal: Principal, roles: tuple[str, ...]) -> bool:
 
 
 def current_principal() -> Principal:
-    principal = g.get("principal")
+    principal: Principal | None = g.get("principal")
     if principal is None:  # a route without @blp.auth asked for it: a programming error
         raise RuntimeError("current_principal() outside an authenticated route")
     return principal

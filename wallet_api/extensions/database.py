@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from wallet_api.clock import utcnow
@@ -103,7 +103,8 @@ else:
 
 
 class _Keyed(Protocol):
-    id: Mapped[Any]
+    # A mapped model's ``id``: its value on a row, its column on the class (``Model.id``).
+    id: Any
 
 
 M = TypeVar("M", bound=_Keyed)

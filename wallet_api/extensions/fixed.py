@@ -30,14 +30,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Executable, inspect
+from sqlalchemy import Connection, Select, inspect
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
+from sqlalchemy.engine.interfaces import DBAPIModule
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound, StatementError
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.dml import Insert, Update, UpdateBase
+from sqlalchemy.sql.dml import Delete, Insert, Update, UpdateBase
 
 from wallet_api.extensions.database import db, transaction_memo
 
@@ -45,6 +46,8 @@ M = TypeVar("M")
 
 Processor = Callable[[Any], Any]
 Params = Mapping[str, Any]
+# What a fixed statement may be (others fail to compile as one: see _compile).
+Statement = Select[Any] | Insert | Update | Delete
 
 
 class FixedResult:
@@ -100,26 +103,27 @@ class _Plan:
 
 
 _REQUIRED = object()
-_PG_DIALECT = PGDialect_psycopg()
+_PG_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]  # SQLAlchemy's own, unannotated
 
 
-def _result_columns(statement: Executable) -> list[Any]:
+def _result_columns(statement: Statement) -> list[Any]:
     if isinstance(statement, UpdateBase):
         return list(statement.exported_columns)  # RETURNING's, if any
-    return list(statement.selected_columns)  # type: ignore[attr-defined]
+    return list(statement.selected_columns)
 
 
-def _compile(statement: Executable, names: tuple[str, ...], dialect: Dialect) -> _Plan:
+def _compile(statement: Statement, names: tuple[str, ...], dialect: Dialect) -> _Plan:
     if statement._propagate_attrs:  # set on ORM-enabled statements only
         raise TypeError("FixedStatement takes Core statements on tables, not ORM entities")
     keys = list(names) if isinstance(statement, Insert | Update) else None
     compiled = statement.compile(dialect=dialect, column_keys=keys)
     if not isinstance(compiled, SQLCompiler):  # pragma: no cover - DDL and the like
         raise TypeError("FixedStatement takes SELECT, INSERT, UPDATE and DELETE")
-    if compiled.insert_prefetch or compiled.update_prefetch:
+    prefetched = [*compiled.insert_prefetch, *compiled.update_prefetch]
+    if prefetched:
         raise TypeError(
             "FixedStatement sends no Python-side column defaults: give every value "
-            f"({', '.join(c.name for c in compiled.insert_prefetch + compiled.update_prefetch)})"
+            f"({', '.join(c.name for c in prefetched)})"
         )
     if compiled.post_compile_params or compiled.escaped_bind_names:
         raise TypeError("FixedStatement takes no expanding IN lists or escaped names")
@@ -128,16 +132,14 @@ def _compile(statement: Executable, names: tuple[str, ...], dialect: Dialect) ->
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append((name, processor, _REQUIRED if bind.required else bind.effective_value))
     columns = _result_columns(statement)
-    row_type = None
-    if columns:
-        row_type = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
+    row_type = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
     return _Plan(compiled.string, tuple(binds), tuple(c.type for c in columns), row_type)
 
 
 class FixedStatement:
     """A Core statement to run many times, the fast way on PostgreSQL (see the module)."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Statement) -> None:
         self.statement = statement
         self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
 
@@ -151,22 +153,26 @@ class FixedStatement:
 
     def execute(self, params: Params | Sequence[Params] | None = None) -> FixedResult:
         """Run in the session's transaction; a list of parameter sets runs as executemany."""
-        many = isinstance(params, list)
-        first: Params = (params[0] if params else {}) if many else (params or {})  # type: ignore[index,assignment]
+        many: Sequence[Params] | None = None
+        if params is None or isinstance(params, Mapping):
+            first = params or {}
+        else:
+            many, first = params, (params[0] if params else {})
         names = tuple(sorted(first))
         connection = _connection()
         dialect = connection.dialect
         if dialect.name != "postgresql" or dialect.driver != "psycopg":
             self.plan(names)  # what PostgreSQL could not send this way fails here too
-            result = connection.execute(self.statement, params)  # type: ignore[arg-type]
+            result = connection.execute(self.statement, params)
             rows = list(result) if result.returns_rows else []
             return FixedResult(rows, result.rowcount)
         plan = self.plan(names, dialect)
-        driver = connection.connection.driver_connection
+        # psycopg's connection; typed Optional, it is there while the transaction holds it.
+        driver: Any = connection.connection.driver_connection
         try:
             with driver.cursor() as cursor:
-                if many:
-                    values = [_bound(plan, p) for p in params]  # type: ignore[union-attr]
+                if many is not None:
+                    values = [_bound(plan, p) for p in many]
                     cursor.executemany(plan.sql, values)
                     return FixedResult([], cursor.rowcount)
                 cursor.execute(plan.sql, _bound(plan, first))
@@ -178,8 +184,8 @@ class FixedStatement:
 
 
 def as_sqlalchemy_error(
-    connection: Connection, error: Exception, sql: str, params: Any
-) -> DBAPIError:
+    connection: Connection, error: DBAPIModule.Error, sql: str, params: Any
+) -> StatementError:
     """The driver's error as ``Session.execute`` would have raised it.
 
     A dropped connection is invalidated, so that the session's rollback does not try the
@@ -197,7 +203,7 @@ def as_sqlalchemy_error(
         # all), so the requests after this one do not each meet a dead connection in turn.
         connection.engine.pool._invalidate(connection.connection, error, _checkin=False)
         connection.invalidate(error)
-    return DBAPIError.instance(  # type: ignore[no-any-return]
+    return DBAPIError.instance(
         sql,
         params,
         error,
@@ -222,11 +228,11 @@ def _connection() -> Connection:
     """
     session = db.session()
     savepoint = session.get_nested_transaction()
-    memo = transaction_memo(_CONNECTION, session)
+    memo: dict[Any, Connection] = transaction_memo(_CONNECTION, session)
     connection = memo.get(savepoint)
     if connection is None:
         connection = memo[savepoint] = session.connection()
-    return connection  # type: ignore[no-any-return]
+    return connection
 
 
 def _bound(plan: _Plan, params: Params) -> dict[str, Any]:
@@ -266,11 +272,11 @@ def as_persistent(model: type[M], row: Any) -> M:
     mapper = inspect(model)
     key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
     session = db.session()
-    loaded = session.identity_map.get(key)
+    loaded: M | None = session.identity_map.get(key)
     if loaded is not None:
         for name, value in values.items():
             set_committed_value(loaded, name, value)
-        return loaded  # type: ignore[no-any-return]
+        return loaded
     instance = model(**values)
     make_transient_to_detached(instance)  # its history reset, as if loaded
     session.add(instance)

@@ -1,7 +1,14 @@
 """Gifts of drinks and credit, claim links, their web page, and their expiry."""
 
+from __future__ import annotations
 
-def register(api):  # type: ignore[no-untyped-def]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wallet_api.extensions import Api
+
+
+def register(api: Api) -> None:
     from wallet_api.counter.registry import CodeKind, register_code_kind
     from wallet_api.gifts import service
     from wallet_api.gifts.errors import NOT_PENDING, GiftIsCredit

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet_api.auth.models import User
-from wallet_api.extensions.database import UTCDateTime, created_at, db, str_enum, uuid_pk
+from wallet_api.extensions.database import Model, UTCDateTime, created_at, str_enum, uuid_pk
 
 
 class GiftStatus(enum.StrEnum):
@@ -49,7 +49,7 @@ class AddressKind(enum.StrEnum):
     PHONE = "phone"
 
 
-class Gift(db.Model):  # type: ignore[name-defined,misc]
+class Gift(Model):
     __tablename__ = "gifts"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),

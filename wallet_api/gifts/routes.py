@@ -1,3 +1,7 @@
+import uuid
+from typing import Any
+
+from flask import Response
 from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
@@ -70,14 +74,14 @@ class Gifts(MethodView):
         AccountClosed,
     )
     @blp.doc(description=GIVING)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Give a drink or credit to a friend, or to anyone by email or phone"""
         return service.give(current_principal().user, **data)
 
     @blp.auth("customer")
     @blp.arguments(GiftListArgs, location="query")
     @blp.response(200, GiftPageSchema)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Gifts I received or sent, newest first
 
         Any signed-in person, their own gifts only (`box`: received or sent), each with
@@ -91,7 +95,7 @@ class GiftById(MethodView):
     @blp.auth("customer")
     @blp.response(200, GiftSchema)
     @blp.problems(GiftNotFound)
-    def get(self, gift_id):
+    def get(self, gift_id: uuid.UUID) -> dict[str, Any]:
         """A gift I gave or received
 
         Its giver or recipient only (anyone else: 404), with its status as of now.
@@ -105,7 +109,7 @@ class GiftQr(MethodView):
     @qr_endpoint(
         blp, "The QR code to redeem the gift at any store", GiftNotFound, GiftIsCredit, *NOT_PENDING
     )
-    def get(self, args, gift_id):
+    def get(self, args: dict[str, Any], gift_id: uuid.UUID) -> Response:
         """The QR code of a drink I received, to redeem it at any store
 
         Its recipient only, while the gift is pending; a gift of credit has no code.
@@ -120,7 +124,7 @@ class DeclineGift(MethodView):
     @blp.idempotent
     @blp.response(200, GiftSchema)
     @blp.problems(GiftNotFound, *NOT_PENDING, BalanceLimitExceeded)
-    def post(self, gift_id):
+    def post(self, gift_id: uuid.UUID) -> dict[str, Any]:
         """Decline a gift I received: the giver gets the money back
 
         Its recipient only, while the gift is pending. The giver is refunded from escrow.
@@ -139,7 +143,7 @@ class AcceptGift(MethodView):
         "`balance_limit_exceeded` if it would pass the maximum balance). A drink is not "
         "accepted but redeemed at a store (409 `gift_is_a_drink`)."
     )
-    def post(self, gift_id):
+    def post(self, gift_id: uuid.UUID) -> dict[str, Any]:
         """Accept a gift of credit into my wallet"""
         return service.accept(current_principal().user, gift_id)
 
@@ -150,7 +154,7 @@ class ThankForGift(MethodView):
     @blp.arguments(ThanksSchema)
     @blp.response(200, GiftSchema)
     @blp.problems(GiftNotFound, GiftAlreadyThanked)
-    def post(self, data, gift_id):
+    def post(self, data: dict[str, Any], gift_id: uuid.UUID) -> dict[str, Any]:
         """Say thanks for a gift I received: a message in the giver's inbox (once)
 
         Its recipient only, once per gift, in whatever state the gift is.
@@ -183,6 +187,6 @@ class GiftClaim(MethodView):
         "`gift_claim_not_found`; claimed already (by anyone) 409 `gift_already_claimed`; "
         "my own gift 422 `gift_claim_own`."
     )
-    def post(self, token):
+    def post(self, token: str) -> dict[str, Any]:
         """Claim a gift sent to me by link into my account"""
         return service.claim(current_principal().user, token)

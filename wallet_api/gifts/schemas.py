@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import marshmallow as ma
 
 from wallet_api.auth.schemas import PHONE_PATTERN, Email, Handle
@@ -31,7 +34,7 @@ class GiftCreateSchema(Schema):
     message = ma.fields.String(load_default="", validate=ma.validate.Length(max=280))
 
     @ma.validates_schema
-    def _one_address_one_gift(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _one_address_one_gift(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if sum(1 for name in _ADDRESSES if name in data) != 1:
             raise ma.ValidationError(
                 "Give exactly one of user_id, handle, email or phone.", "_schema"

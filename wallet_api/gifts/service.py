@@ -38,10 +38,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import ColumnElement, ScalarSelect, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, ScalarSelect, func, select, update
 
 from wallet_api.auth.models import User
 from wallet_api.catalog.service import PricedLine, price_lines
@@ -495,13 +495,17 @@ def thank(user: User, gift_id: uuid.UUID, message: str) -> dict[str, Any]:
     """A thank-you from the recipient to the giver's inbox, once per gift."""
     gift = _received(user, gift_id)
     now = utcnow()
-    result = db.session.execute(
-        update(Gift)
-        .where(Gift.id == gift.id, Gift.thanked_at.is_(None))
-        .values(thanked_at=now)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult; Session.execute is typed for any statement's.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Gift)
+            .where(Gift.id == gift.id, Gift.thanked_at.is_(None))
+            .values(thanked_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise GiftAlreadyThanked("You already said thanks for this gift.")
     db.session.refresh(gift)
     what = drink_name(gift) or "gift"
@@ -705,13 +709,17 @@ def expired_gift_ids(now: datetime) -> list[uuid.UUID]:
 def expire_gift(gift_id: uuid.UUID, now: datetime) -> Gift | None:
     """Refund one expired gift to its giver; None when it was settled meanwhile (by
     another run of the job, or a redemption a moment before the expiry)."""
-    result = db.session.execute(
-        update(Gift)
-        .where(Gift.id == gift_id, Gift.status == GiftStatus.PENDING, Gift.expires_at <= now)
-        .values(status=GiftStatus.EXPIRED, settled_at=now)
-        .execution_options(synchronize_session=False)
+    # An UPDATE's result is a CursorResult; Session.execute is typed for any statement's.
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Gift)
+            .where(Gift.id == gift_id, Gift.status == GiftStatus.PENDING, Gift.expires_at <= now)
+            .values(status=GiftStatus.EXPIRED, settled_at=now)
+            .execution_options(synchronize_session=False)
+        ),
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         return None
     gift = db.session.scalars(
         select(Gift).where(Gift.id == gift_id).execution_options(populate_existing=True)

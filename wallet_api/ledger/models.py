@@ -31,10 +31,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet_api.extensions.database import (
     BigIntKey,
+    Model,
     UTCDateTime,
     bigint_pk,
     created_at,
-    db,
     str_enum,
 )
 
@@ -56,7 +56,7 @@ CUSTOMER_KINDS = frozenset({AccountKind.WALLET, AccountKind.POINTS})
 POINTS_UNIT = "PTS"
 
 
-class Account(db.Model):  # type: ignore[name-defined,misc]
+class Account(Model):
     __tablename__ = "ledger_accounts"
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_not_negative"),
@@ -87,7 +87,7 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
         return self.kind in CUSTOMER_KINDS
 
 
-class LedgerTransaction(db.Model):  # type: ignore[name-defined,misc]
+class LedgerTransaction(Model):
     __tablename__ = "ledger_transactions"
 
     id: Mapped[bigint_pk]
@@ -112,7 +112,7 @@ class LedgerTransaction(db.Model):  # type: ignore[name-defined,misc]
     balances_after: ClassVar[Mapping[int, int]] = MappingProxyType({})
 
 
-class LedgerEntry(db.Model):  # type: ignore[name-defined,misc]
+class LedgerEntry(Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint("amount <> 0", name="amount_not_zero"),

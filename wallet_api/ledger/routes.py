@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.extensions import Blueprint
@@ -11,7 +13,7 @@ blp = Blueprint("ledger", __name__, url_prefix="/v1/ledger", description="Ledger
 class Verify(MethodView):
     @blp.auth("admin")
     @blp.response(200, VerifyReportSchema)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """Check the ledger invariants (admin)
 
         Admins only. Reports each invariant (every transaction sums to zero, every cached

@@ -110,7 +110,8 @@ def _locked_here() -> dict[int, Locked]:
 def currency() -> str:
     from flask import current_app
 
-    return current_app.config["WALLET_CURRENCY"]
+    code: str = current_app.config["WALLET_CURRENCY"]
+    return code
 
 
 # --- opening accounts ------------------------------------------------------------------
@@ -520,7 +521,7 @@ def post_transactions(postings: Sequence[Posting]) -> list[LedgerTransaction]:
         make_transient_to_detached(transaction)
         db.session.add(transaction)
         # Declared ClassVar only so that SQLAlchemy maps no column for it (ledger/models.py).
-        transaction.balances_after = after  # type: ignore[misc]
+        transaction.balances_after = after  # type: ignore[misc]  # ClassVar: unmapped
         posted.append(transaction)
     return posted
 

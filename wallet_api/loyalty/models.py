@@ -26,7 +26,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wallet_api.catalog.models import Size
 from wallet_api.clock import utcnow
-from wallet_api.extensions.database import UTCDateTime, bigint_pk, created_at, db, str_enum, uuid_pk
+from wallet_api.extensions.database import (
+    Model,
+    UTCDateTime,
+    bigint_pk,
+    created_at,
+    str_enum,
+    uuid_pk,
+)
 
 
 class Tier(enum.StrEnum):
@@ -47,7 +54,7 @@ class Tier(enum.StrEnum):
         return list(Tier)[: self.rank + 1]
 
 
-class Member(db.Model):  # type: ignore[name-defined,misc]
+class Member(Model):
     """A customer's tier state. No row means green with nothing to protect."""
 
     __tablename__ = "loyalty_members"
@@ -61,7 +68,7 @@ class Member(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class Spend(db.Model):  # type: ignore[name-defined,misc]
+class Spend(Model):
     """One paid charge: what it counts towards the tier and the points it earned.
 
     Refunds reduce ``refunded_cents`` on the charge's own row, so the spend leaves the
@@ -94,7 +101,7 @@ class Spend(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class Reward(db.Model):  # type: ignore[name-defined,misc]
+class Reward(Model):
     """Something points buy: a drink (any, or one product; any size, or one size)."""
 
     __tablename__ = "loyalty_rewards"
@@ -110,7 +117,7 @@ class Reward(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class RewardCode(db.Model):  # type: ignore[name-defined,misc]
+class RewardCode(Model):
     """A single-use code for one reward. Only a SHA-256 of the code is stored."""
 
     __tablename__ = "loyalty_reward_codes"
@@ -151,7 +158,7 @@ class OfferKind(enum.StrEnum):
     BONUS_POINTS = "bonus_points"
 
 
-class Offer(db.Model):  # type: ignore[name-defined,misc]
+class Offer(Model):
     """A discount or bonus, for a time, for a tier and above, at some or all stores.
 
     There is deliberately no column that could narrow an offer to new customers.
@@ -193,7 +200,7 @@ class Offer(db.Model):  # type: ignore[name-defined,misc]
         return [s.store_id for s in self.stores]
 
 
-class OfferStore(db.Model):  # type: ignore[name-defined,misc]
+class OfferStore(Model):
     """An offer limited to some stores has one row per store; none means every store."""
 
     __tablename__ = "loyalty_offer_stores"
@@ -204,7 +211,7 @@ class OfferStore(db.Model):  # type: ignore[name-defined,misc]
     store_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
 
 
-class OfferUse(db.Model):  # type: ignore[name-defined,misc]
+class OfferUse(Model):
     __tablename__ = "loyalty_offer_uses"
     __table_args__ = (
         UniqueConstraint("offer_id", "charge_id", name="uq_loyalty_offer_uses_offer_charge"),
@@ -224,7 +231,7 @@ class OfferUse(db.Model):  # type: ignore[name-defined,misc]
     used_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class SwitcherBonus(db.Model):  # type: ignore[name-defined,misc]
+class SwitcherBonus(Model):
     __tablename__ = "loyalty_switcher_bonuses"
 
     id: Mapped[uuid_pk]
@@ -236,7 +243,7 @@ class SwitcherBonus(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class Goodwill(db.Model):  # type: ignore[name-defined,misc]
+class Goodwill(Model):
     __tablename__ = "loyalty_goodwill"
     __table_args__ = (
         CheckConstraint(
@@ -258,7 +265,7 @@ class Goodwill(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class GoodwillDay(db.Model):  # type: ignore[name-defined,misc]
+class GoodwillDay(Model):
     """What one staff member gave on one UTC day; raised by a conditional update only."""
 
     __tablename__ = "loyalty_goodwill_days"
@@ -269,7 +276,7 @@ class GoodwillDay(db.Model):  # type: ignore[name-defined,misc]
     grants: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Apology(db.Model):  # type: ignore[name-defined,misc]
+class Apology(Model):
     """A 1-2 star rating answered: a sorry, and ``amount_cents`` of credit (maybe 0)."""
 
     __tablename__ = "loyalty_apologies"
@@ -289,7 +296,7 @@ class Apology(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class BirthdayTreat(db.Model):  # type: ignore[name-defined,misc]
+class BirthdayTreat(Model):
     """A birthday's free drink: a reward code that cost no points, once a year."""
 
     __tablename__ = "loyalty_birthday_treats"
@@ -309,7 +316,7 @@ class BirthdayTreat(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class CreatorReward(db.Model):  # type: ignore[name-defined,misc]
+class CreatorReward(Model):
     """Someone enjoyed a creator's blend (ordered or copied it); points may be 0 at the cap."""
 
     __tablename__ = "loyalty_creator_rewards"

@@ -1,4 +1,8 @@
+import uuid
+from typing import Any
+
 import click
+from flask.sansio.blueprints import BlueprintSetupState
 from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
@@ -10,7 +14,7 @@ from wallet_api.extensions.auth import current_principal
 from wallet_api.extensions.pagination import CursorArgs, keyset_page, page_of
 from wallet_api.extensions.problems import GrantToSelf
 from wallet_api.ledger.errors import BalanceLimitExceeded, InsufficientPoints
-from wallet_api.loyalty import rules, service
+from wallet_api.loyalty import models, rules, service
 from wallet_api.loyalty.errors import (
     GoodwillLimitExceeded,
     GoodwillToSelf,
@@ -22,7 +26,7 @@ from wallet_api.loyalty.errors import (
     RewardNotFound,
     SwitcherBonusAlreadyGranted,
 )
-from wallet_api.loyalty.models import Offer, Reward, RewardCode
+from wallet_api.loyalty.models import Goodwill, Offer, Reward, RewardCode
 from wallet_api.loyalty.schemas import (
     GoodwillRequestSchema,
     GoodwillSchema,
@@ -47,7 +51,7 @@ blp = Blueprint(
 
 
 @blp.record_once
-def _install_rules(state):  # type: ignore[no-untyped-def]
+def _install_rules(state: BlueprintSetupState) -> None:
     # Read and checked at start-up: a wrong WALLET_LOYALTY_* value stops the app at once.
     rules.install(state.app.config)
 
@@ -57,7 +61,7 @@ class Loyalty(MethodView):
     @writes_on_read  # the tier is evaluated on the way and may change
     @blp.auth("customer")
     @blp.response(200, LoyaltyStatusSchema)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """My points, tier, progress to the next tier and how long my tier is protected
 
         Any signed-in person, their own status only. Going up is immediate; going down is
@@ -71,7 +75,7 @@ class Rewards(MethodView):
     @blp.auth("customer")
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(RewardSchema))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The rewards catalog and what each costs in points
 
         Any signed-in person: the rewards on offer now; page with the cursor.
@@ -82,7 +86,7 @@ class Rewards(MethodView):
     @blp.arguments(RewardSchema)
     @blp.response(201, RewardSchema)
     @blp.problems(RewardNameTaken, ProductUnknown)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Reward:
         """Add a reward to the catalog (admin)
 
         Admins only. The name must be unused; a reward for a drink names a product on
@@ -97,7 +101,7 @@ class RewardById(MethodView):
     @blp.arguments(RewardPatchSchema)
     @blp.response(200, RewardSchema)
     @blp.problems(RewardNotFound, RewardNameTaken, ProductUnknown)
-    def patch(self, data, reward_id):
+    def patch(self, data: dict[str, Any], reward_id: uuid.UUID) -> Reward:
         """Change or retire a reward (admin); codes already bought keep working
 
         Admins only. Fields left out stay as they are.
@@ -111,7 +115,7 @@ class RedeemReward(MethodView):
     @blp.idempotent
     @blp.response(201, IssuedRewardCodeSchema)
     @blp.problems(RewardNotFound, InsufficientPoints)
-    def post(self, reward_id):
+    def post(self, reward_id: uuid.UUID) -> service.IssuedCode:
         """Spend points on a reward: a single-use code to show at the till
 
         Any signed-in person, with their own points. The code is shown in this answer
@@ -125,7 +129,7 @@ class RewardCodes(MethodView):
     @blp.auth("customer")
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(RewardCodeSchema))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """My reward codes, newest first (the codes themselves are never shown again)
 
         Any signed-in person, their own codes only: bought with points or given as
@@ -140,7 +144,7 @@ class RevealRewardCode(MethodView):
     @blp.auth("customer")
     @blp.response(200, IssuedRewardCodeSchema)
     @blp.problems(RewardCodeNotFound, CodeAlreadyUsed, CodeExpired)
-    def post(self, code_id):
+    def post(self, code_id: uuid.UUID) -> service.IssuedCode:
         """A fresh code for one of my unused rewards (the previous code stops working)
 
         Its owner only, while the reward is unused and unexpired. This is also how a
@@ -156,7 +160,7 @@ class SwitcherBonus(MethodView):
     @blp.arguments(SwitcherBonusRequestSchema)
     @blp.response(201, SwitcherBonusSchema)
     @blp.problems(UserNotFound, GrantToSelf, SwitcherBonusAlreadyGranted)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> models.SwitcherBonus:
         """Welcome points for a customer who shows another chain's card (once, ever)
 
         Staff and admins, for a customer other than themselves. Each customer gets it
@@ -173,7 +177,7 @@ class Offers(MethodView):
     @blp.auth("customer")
     @blp.arguments(OfferListArgsSchema, location="query")
     @blp.response(200, page_of(OfferSchema))
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The offers I can use now (never fewer than a new customer gets)
 
         Any signed-in person: the offers for their tier (optionally at one store), never
@@ -188,7 +192,7 @@ class Offers(MethodView):
     @blp.arguments(OfferCreateSchema)
     @blp.response(201, OfferSchema)
     @blp.problems(OfferParityViolation, ProductUnknown)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Offer:
         """Create an offer (admin); an offer cannot be restricted to new customers
 
         Admins only. Existing customers always get what new ones get
@@ -202,7 +206,7 @@ class OfferById(MethodView):
     @blp.auth("admin")
     @blp.response(204)
     @blp.problems(OfferNotFound)
-    def delete(self, offer_id):
+    def delete(self, offer_id: uuid.UUID) -> None:
         """End an offer now (admin); receipts that show it keep it
 
         Admins only. Charges from now on no longer apply it.
@@ -224,7 +228,7 @@ class GoodwillGrants(MethodView):
         GoodwillLimitExceeded,
         BalanceLimitExceeded,
     )
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Goodwill:
         """Make it right: credit money or a reward with a reason and a personal message
 
         Staff and admins, for a customer other than themselves, up to a daily goodwill

@@ -104,4 +104,5 @@ def install(config: dict[str, Any]) -> None:
 
 
 def current_rules() -> LoyaltyRules:
-    return current_app.config[CONFIG_KEY]
+    installed: LoyaltyRules = current_app.config[CONFIG_KEY]
+    return installed

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 import marshmallow as ma
 
 from wallet_api.catalog.models import Size
@@ -155,7 +158,7 @@ class OfferSchema(Schema):
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
     @ma.validates_schema
-    def _consistent(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _consistent(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             raise ma.ValidationError("An offer ends after it starts.", "ends_at")
         if data.get("kind") is OfferKind.PERCENTAGE and data.get("value", 0) > 100:
@@ -223,12 +226,12 @@ class GoodwillRequestSchema(Schema):
     )
 
     @ma.validates_schema
-    def _money_or_reward(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _money_or_reward(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if (data.get("amount") is None) == (data.get("reward_id") is None):
             raise ma.ValidationError("Give exactly one of amount or reward_id.", "amount")
 
     @ma.validates_schema
-    def _user_or_charge(self, data, **kwargs):  # type: ignore[no-untyped-def]
+    def _user_or_charge(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if (data.get("user_id") is None) == (data.get("charge_id") is None):
             raise ma.ValidationError("Give exactly one of user_id or charge_id.", "user_id")
 
@@ -245,7 +248,7 @@ class GoodwillSchema(Schema):
     message = ma.fields.String(required=True)
     created_at = ma.fields.AwareDateTime(required=True)
 
-    def _currency(self, obj):  # type: ignore[no-untyped-def]
+    def _currency(self, obj: object) -> str:
         from wallet_api.ledger.service import currency
 
         return currency()

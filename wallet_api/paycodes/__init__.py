@@ -1,7 +1,14 @@
 """Pay codes: short-lived single-use codes shown as QR, and offline (TOTP) codes."""
 
+from __future__ import annotations
 
-def register(api):  # type: ignore[no-untyped-def]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wallet_api.extensions import Api
+
+
+def register(api: Api) -> None:
     from wallet_api.counter.registry import CodeKind, register_code_kind
     from wallet_api.ledger.errors import InsufficientFunds
     from wallet_api.loyalty.errors import OfferAlreadyUsed

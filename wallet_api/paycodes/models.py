@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wallet_api.extensions.database import UTCDateTime, created_at, db, uuid_pk
+from wallet_api.extensions.database import Model, UTCDateTime, created_at, uuid_pk
 
 
-class PayCode(db.Model):  # type: ignore[name-defined,misc]
+class PayCode(Model):
     __tablename__ = "pay_codes"
     __table_args__ = (
         # The live codes of one wallet, oldest first, to retire the surplus.
@@ -33,7 +33,7 @@ class PayCode(db.Model):  # type: ignore[name-defined,misc]
     allowance_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("allowances.id"))
 
 
-class OfflineKey(db.Model):  # type: ignore[name-defined,misc]
+class OfflineKey(Model):
     __tablename__ = "offline_keys"
 
     id: Mapped[uuid_pk]

@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from flask import Response
+from werkzeug.wrappers import Response as AnyResponse
 
 from wallet_api.extensions import Blueprint
 from wallet_api.extensions.problems import ApiError
 from wallet_api.paycodes.schemas import QrArgsSchema
 from wallet_api.paycodes.service import render_qr
 
-F = TypeVar("F", bound=Callable[..., Any])
 _BINARY = {"type": "string", "format": "binary"}
 
 
-def qr_endpoint(blp: Blueprint, what: str, *problems: type[ApiError]) -> Callable[[F], F]:
+def qr_endpoint(
+    blp: Blueprint, what: str, *problems: type[ApiError]
+) -> Callable[[Callable[..., Response]], Callable[..., AnyResponse]]:
     """``?format=png|svg`` in, the image out (documented as both), ``problems`` otherwise."""
     description = f"{what}: PNG by default, SVG with ?format=svg"
 
-    def decorator(func: F) -> F:
-        func = blp.problems(*problems)(func)
-        func = blp.alt_response(
+    def decorator(view: Callable[..., Response]) -> Callable[..., AnyResponse]:
+        documented = blp.alt_response(
             200, schema=_BINARY, content_type="image/svg+xml", description=description
-        )(func)
-        func = blp.response(200, _BINARY, content_type="image/png", description=description)(func)
-        return blp.arguments(QrArgsSchema, location="query")(func)
+        )(blp.problems(*problems)(view))
+        answered = blp.response(200, _BINARY, content_type="image/png", description=description)(
+            documented
+        )
+        return blp.arguments(QrArgsSchema, location="query")(answered)
 
     return decorator
 

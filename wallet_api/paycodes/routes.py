@@ -1,3 +1,7 @@
+import uuid
+from typing import Any
+
+from flask import Response
 from flask.views import MethodView
 
 from wallet_api.allowances.errors import AllowanceExpired, AllowanceNotFound
@@ -7,6 +11,7 @@ from wallet_api.extensions.auth import current_principal
 from wallet_api.ledger.errors import AccountClosed
 from wallet_api.paycodes import service
 from wallet_api.paycodes.errors import OfflineKeyNotFound, PayCodeNotFound
+from wallet_api.paycodes.models import OfflineKey, PayCode
 from wallet_api.paycodes.qr import qr_endpoint, qr_response
 from wallet_api.paycodes.schemas import (
     OfflineKeyCreatedSchema,
@@ -22,7 +27,7 @@ blp = Blueprint(
 )
 
 
-def _pay_code(code, text=None):  # type: ignore[no-untyped-def]
+def _pay_code(code: PayCode, text: str | None = None) -> dict[str, Any]:
     return {
         "id": code.id,
         "code": text or service.pay_code_text(code.id),
@@ -44,7 +49,7 @@ class PayCodes(MethodView):
         "be mine (else 404 `allowance_not_found`), not expired (410 `allowance_expired`) "
         "and the friend still a friend (422 `not_a_friend`)."
     )
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """A new single-use pay code for the QR at the till"""
         code, text = service.create_pay_code(current_principal().user, data["allowance_id"])
         return _pay_code(code, text)
@@ -55,7 +60,7 @@ class PayCodeById(MethodView):
     @blp.auth("customer")
     @blp.response(200, PayCodeSchema)
     @blp.problems(PayCodeNotFound)
-    def get(self, pay_code_id):
+    def get(self, pay_code_id: uuid.UUID) -> dict[str, Any]:
         """One of my pay codes
 
         Its owner only: whether it is live, used or expired (the till's scan uses it).
@@ -67,7 +72,7 @@ class PayCodeById(MethodView):
 class PayCodeQr(MethodView):
     @blp.auth("customer")
     @qr_endpoint(blp, "The QR code", PayCodeNotFound, CodeAlreadyUsed, CodeExpired)
-    def get(self, args, pay_code_id):
+    def get(self, args: dict[str, Any], pay_code_id: uuid.UUID) -> Response:
         """The QR image of one of my live pay codes (PNG or SVG)
 
         Its owner only, while the code can still pay: a used or expired code has no image.
@@ -82,7 +87,7 @@ class OfflineKeys(MethodView):
     @blp.arguments(OfflineKeyCreateSchema)
     @blp.response(201, OfflineKeyCreatedSchema)
     @blp.problems(service.TooManyOfflineKeys)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Register a phone to make offline pay codes; the secret is shown once
 
         Any signed-in person, for their own wallet, up to a few phones. The phone derives
@@ -103,7 +108,7 @@ class OfflineKeys(MethodView):
 
     @blp.auth("customer")
     @blp.response(200, OfflineKeySchema(many=True))
-    def get(self):
+    def get(self) -> list[OfflineKey]:
         """My phones that can make offline pay codes
 
         Any signed-in person, their own keys only; secrets are never shown again.
@@ -116,7 +121,7 @@ class OfflineKeyById(MethodView):
     @blp.auth("customer")
     @blp.response(204)
     @blp.problems(OfflineKeyNotFound)
-    def delete(self, offline_key_id):
+    def delete(self, offline_key_id: uuid.UUID) -> None:
         """Revoke a phone's offline key (a lost phone)
 
         Its owner only. Codes from that phone are refused from now on.

@@ -30,6 +30,7 @@ import pyotp
 import qrcode
 import qrcode.constants
 from flask import current_app
+from qrcode.image.pil import PilImage
 from qrcode.image.svg import SvgPathImage
 from qrcode.util import MODE_ALPHA_NUM, QRData
 from sqlalchemy import Row, bindparam, func, select, update
@@ -234,12 +235,13 @@ def resolve_pay_code(text: str) -> ScannedCode:
 def render_qr(text: str, image_format: str) -> tuple[bytes, str]:
     """The QR image of ``text`` in alphanumeric mode, as PNG or SVG bytes and a mimetype."""
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=4)
-    qr.add_data(QRData(text, mode=MODE_ALPHA_NUM))
+    qr.add_data(QRData(text, mode=MODE_ALPHA_NUM))  # type: ignore[call-overload]  # typeshed: MODE_ALPHA_NUM is an int, mode a Literal[1, 2, 4]
     qr.make(fit=True)
     if image_format == "svg":
         return qr.make_image(image_factory=SvgPathImage).to_string(), "image/svg+xml"
     buffer = BytesIO()
-    qr.make_image().save(buffer, format="PNG")
+    # Pillow's image (the default with qrcode[pil]), named for its save(format=).
+    qr.make_image(image_factory=PilImage).save(buffer, format="PNG")
     return buffer.getvalue(), "image/png"
 
 

@@ -13,10 +13,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wallet_api.extensions.database import UTCDateTime, bigint_pk, created_at, db, uuid_pk
+from wallet_api.extensions.database import Model, UTCDateTime, bigint_pk, created_at, uuid_pk
 
 
-class Store(db.Model):  # type: ignore[name-defined,misc]
+class Store(Model):
     __tablename__ = "stores"
 
     id: Mapped[uuid_pk]
@@ -28,7 +28,7 @@ class Store(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class StoreStaff(db.Model):  # type: ignore[name-defined,misc]
+class StoreStaff(Model):
     __tablename__ = "store_staff"
     __table_args__ = (UniqueConstraint("store_id", "user_id", name="uq_store_staff_store_user"),)
 
@@ -38,7 +38,7 @@ class StoreStaff(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[created_at]
 
 
-class Device(db.Model):  # type: ignore[name-defined,misc]
+class Device(Model):
     """A scanner at one store. Only a SHA-256 of its secret is kept (see service.py)."""
 
     __tablename__ = "store_devices"

@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from wallet_api.auth.errors import UserNotFound
@@ -13,6 +16,7 @@ from wallet_api.stores.errors import (
     NotStoreStaff,
     StoreNotFound,
 )
+from wallet_api.stores.models import Store
 from wallet_api.stores.schemas import (
     DailyReportSchema,
     DeviceCreatedSchema,
@@ -41,7 +45,7 @@ class Stores(MethodView):
     @blp.auth("admin")
     @blp.arguments(StoreSchema)
     @blp.response(201, StoreSchema)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> Store:
         """Open a new store (admin)
 
         Admins only. A store has a name and its own time zone, in which its daily
@@ -52,7 +56,7 @@ class Stores(MethodView):
     @blp.arguments(CursorArgs, location="query")
     @blp.response(200, page_of(StoreSchema))
     @blp.problems(DatabaseUnavailable)
-    def get(self, args):
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """All stores, newest first
 
         Anyone may list them, open and closed; page with the cursor.
@@ -64,7 +68,7 @@ class Stores(MethodView):
 class StoreById(MethodView):
     @blp.response(200, StoreSchema)
     @blp.problems(StoreNotFound, DatabaseUnavailable)
-    def get(self, store_id):
+    def get(self, store_id: uuid.UUID) -> Store:
         """One store
 
         Anyone may read it: its name, time zone and whether it is open.
@@ -75,7 +79,7 @@ class StoreById(MethodView):
     @blp.arguments(StorePatchSchema)
     @blp.response(200, StoreSchema)
     @blp.problems(StoreNotFound)
-    def patch(self, data, store_id):
+    def patch(self, data: dict[str, Any], store_id: uuid.UUID) -> Store:
         """Rename, open or close a store (admin)
 
         Admins only. A closed store's tills can neither scan nor charge.
@@ -89,7 +93,7 @@ class StoreStaff(MethodView):
     @blp.arguments(StaffAddSchema)
     @blp.response(201, MembershipSchema)
     @blp.problems(StoreNotFound, UserNotFound)
-    def post(self, data, store_id):
+    def post(self, data: dict[str, Any], store_id: uuid.UUID) -> service.Membership:
         """Make a user staff of this store (admin)
 
         Admins only. The user's role becomes `staff` (an admin stays admin); recorded in
@@ -105,7 +109,7 @@ class StoreDevices(MethodView):
     @blp.arguments(DeviceCreateSchema)
     @blp.response(201, DeviceCreatedSchema)
     @blp.problems(StoreNotFound)
-    def post(self, data, store_id):
+    def post(self, data: dict[str, Any], store_id: uuid.UUID) -> dict[str, Any]:
         """Add a scanner; its secret is shown once (admin)
 
         Admins only. The scanner trades its id and secret for a token at
@@ -129,7 +133,7 @@ class StoreDeviceById(MethodView):
     @blp.auth("admin")
     @blp.response(204)
     @blp.problems(StoreNotFound, DeviceNotFound)
-    def delete(self, store_id, device_id):
+    def delete(self, store_id: uuid.UUID, device_id: uuid.UUID) -> None:
         """Revoke a scanner at once (admin)
 
         Admins only. Its tokens are refused from the next request (`device_revoked`);
@@ -145,7 +149,7 @@ class DailyReport(MethodView):
     @blp.arguments(ReportArgsSchema, location="query")
     @blp.response(200, DailyReportSchema)
     @blp.problems(StoreNotFound, NotStoreStaff)
-    def get(self, args, store_id):
+    def get(self, args: dict[str, Any], store_id: uuid.UUID) -> dict[str, Any]:
         """A day of this store in its own time zone (staff of the store, admin)
 
         Staff of this store and admins. Sales, refunds, top items and feedback of one
@@ -162,7 +166,7 @@ class DeviceToken(MethodView):
     @blp.arguments(DeviceTokenRequestSchema)
     @blp.response(200, DeviceTokenSchema)
     @blp.problems(InvalidDeviceCredentials, DeviceRevoked, RateLimited, DatabaseUnavailable)
-    def post(self, data):
+    def post(self, data: dict[str, Any]) -> service.DeviceToken:
         """Trade a device id and secret for a scanner token scoped to its store
 
         Anyone holding a device's secret may call it, within limits per client address.

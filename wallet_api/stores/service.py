@@ -241,8 +241,9 @@ def counter_store(principal: Principal, store_id: uuid.UUID | None) -> Store:
     if principal.kind == DEVICE:
         if store_id is not None and store_id != principal.store_id:
             raise StoreNotFound("This device belongs to another store.")
+        assert principal.store_id is not None  # noqa: S101  (a device's principal names its store)
         # Read with the device when the request authenticated (load_device_principal).
-        store = principal.store or _store_at_the_counter(principal.store_id)  # type: ignore[arg-type]
+        store = principal.store or _store_at_the_counter(principal.store_id)
     else:
         if store_id is None:
             raise StoreRequired(

@@ -100,6 +100,7 @@ def give_birthday_treats(at: datetime | None = None, *, batch: int = 200) -> Ite
             return
         given = 0
         for user_id, first_name, birthday in people:
+            assert birthday is not None  # noqa: S101  (selected where it is not null)
             today = at.astimezone(_zone(user_id)).date()
             if celebrated_on(birthday, today.year) == today and _treat(
                 user_id, first_name, reward, today, at

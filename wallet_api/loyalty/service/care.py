@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.audit.service import record_event, user_actor
@@ -97,16 +97,19 @@ def _take_goodwill_allowance(staff_id: uuid.UUID, at: datetime, cents: int) -> N
                 db.session.add(GoodwillDay(staff_id=staff_id, day=day, cents=0, grants=0))
         except IntegrityError:
             pass  # created concurrently
-    result = db.session.execute(
-        update(GoodwillDay)
-        .where(
-            GoodwillDay.staff_id == staff_id,
-            GoodwillDay.day == day,
-            GoodwillDay.cents + cents <= rules.goodwill_daily_cents,
-            GoodwillDay.grants + 1 <= rules.goodwill_daily_grants,
-        )
-        .values(cents=GoodwillDay.cents + cents, grants=GoodwillDay.grants + 1)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(GoodwillDay)
+            .where(
+                GoodwillDay.staff_id == staff_id,
+                GoodwillDay.day == day,
+                GoodwillDay.cents + cents <= rules.goodwill_daily_cents,
+                GoodwillDay.grants + 1 <= rules.goodwill_daily_grants,
+            )
+            .values(cents=GoodwillDay.cents + cents, grants=GoodwillDay.grants + 1)
+            .execution_options(synchronize_session=False)
+        ),
     )
     if result.rowcount != 1:
         used = db.session.scalar(

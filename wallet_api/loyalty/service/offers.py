@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,7 +45,7 @@ PARITY_RULES: dict[str, str] = {
 
 def _parity_problems(data: Mapping[str, Any]) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
-    allowed = {
+    allowed: dict[str, Callable[[Any], bool]] = {
         "audience": lambda v: v in (None, "everyone"),
         "new_customers_only": lambda v: not v,
         "first_purchase_only": lambda v: not v,

@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wallet_api.clock import utcnow
@@ -209,16 +209,19 @@ def redeem_reward_code(code: str, *, store_id: uuid.UUID | None, at: datetime) -
     One conditional UPDATE decides: only the request that flips ``redeemed_at`` from NULL
     wins; on PostgreSQL a concurrent one waits for the row and then finds it taken.
     """
-    result = db.session.execute(
-        update(RewardCode)
-        .where(
-            RewardCode.code_hash == _digest(normalise_code(code)),
-            RewardCode.redeemed_at.is_(None),
-            RewardCode.returned_at.is_(None),
-            RewardCode.expires_at > at,
-        )
-        .values(redeemed_at=at, redeemed_store_id=store_id)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(RewardCode)
+            .where(
+                RewardCode.code_hash == _digest(normalise_code(code)),
+                RewardCode.redeemed_at.is_(None),
+                RewardCode.returned_at.is_(None),
+                RewardCode.expires_at > at,
+            )
+            .values(redeemed_at=at, redeemed_store_id=store_id)
+            .execution_options(synchronize_session=False)
+        ),
     )
     row = _code_by_text(code)
     if result.rowcount != 1 or row is None:
@@ -235,17 +238,20 @@ def reveal_code(user_id: uuid.UUID, code_id: uuid.UUID) -> IssuedCode:
     """
     at = utcnow()
     code = _new_code()
-    result = db.session.execute(
-        update(RewardCode)
-        .where(
-            RewardCode.id == code_id,
-            RewardCode.user_id == user_id,
-            RewardCode.redeemed_at.is_(None),
-            RewardCode.returned_at.is_(None),
-            RewardCode.expires_at > at,
-        )
-        .values(code_hash=_digest(code), code_hint=code[-4:])
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(RewardCode)
+            .where(
+                RewardCode.id == code_id,
+                RewardCode.user_id == user_id,
+                RewardCode.redeemed_at.is_(None),
+                RewardCode.returned_at.is_(None),
+                RewardCode.expires_at > at,
+            )
+            .values(code_hash=_digest(code), code_hint=code[-4:])
+            .execution_options(synchronize_session=False)
+        ),
     )
     row = db.session.scalar(
         select(RewardCode)
@@ -283,15 +289,18 @@ def return_expired_codes(at: datetime | None = None, *, batch: int = 200) -> Ite
             return
         returned = 0
         for row in rows:
-            claimed = db.session.execute(
-                update(RewardCode)
-                .where(
-                    RewardCode.id == row.id,
-                    RewardCode.redeemed_at.is_(None),
-                    RewardCode.returned_at.is_(None),
-                )
-                .values(returned_at=at)
-                .execution_options(synchronize_session=False)
+            claimed = cast(
+                CursorResult[Any],
+                db.session.execute(
+                    update(RewardCode)
+                    .where(
+                        RewardCode.id == row.id,
+                        RewardCode.redeemed_at.is_(None),
+                        RewardCode.returned_at.is_(None),
+                    )
+                    .values(returned_at=at)
+                    .execution_options(synchronize_session=False)
+                ),
             )
             if claimed.rowcount != 1:
                 continue  # redeemed or returned meanwhile

@@ -119,11 +119,11 @@ def _spend_changed(spend: Spend, *_: Any) -> None:
 
 def _locked_member_spend(member: Member, at: datetime, rules: LoyaltyRules) -> int:
     """``qualifying_spend`` of a member this transaction has locked, read once per moment."""
-    known = transaction_memo(_KNOWN_SPEND)
+    known: dict[tuple[uuid.UUID, datetime], int] = transaction_memo(_KNOWN_SPEND)
     key = (member.user_id, at)
     if key not in known:
         known[key] = qualifying_spend(member.user_id, at, rules)
-    return known[key]  # type: ignore[no-any-return]
+    return known[key]
 
 
 _members = Member.__table__
@@ -147,7 +147,7 @@ def _locked_member(user_id: uuid.UUID) -> Member | None:
     return member
 
 
-_MemberRow = namedtuple("_MemberRow", [column.key for column in _members.c])  # type: ignore[misc]
+_MemberRow = namedtuple("_MemberRow", [column.key for column in _members.c])  # type: ignore[misc]  # fields known at run time
 
 
 def hold_locked_member(values: Mapping[str, Any]) -> Member:
