@@ -267,7 +267,7 @@ def test_lock_wallet_locks_the_wallet_by_its_key_and_opens_a_missing_one(ctx, ap
     assert (locked.id, locked.balance, locked.is_closed) == (anna.id, 1000, False)
     # Remembered: the posting to the locked wallet starts from its balance.
     ledger.transfer("transfer", anna, ctx["ben"], 250)
-    assert ledger.locked_balance(anna.id) == 750
+    assert ledger.lock_customer_accounts([anna.id])[anna.id].balance == 750
 
     # Someone without a wallet (registration always opens one; an older row might not).
     walletless = User(
@@ -340,7 +340,7 @@ def test_postings_together_are_each_their_own_transaction(ctx):
     assert dict(lunch.balances_after) == {anna.id: 50, ben.id: 600}
     # The objects the caller holds, and what the transaction remembers, are up to date.
     assert (anna.balance, ben.balance, points.balance) == (50, 600, 35)
-    assert ledger.locked_balance(anna.id) == 50
+    assert ledger.lock_customer_accounts([anna.id])[anna.id].balance == 50
     db.session.commit()
     db.session.expire_all()
     assert (ledger.balance_of(anna), ledger.balance_of(ben), ledger.balance_of(points)) == (
@@ -392,7 +392,7 @@ def test_when_one_posting_is_refused_none_is_written(ctx, second, error):
     assert counts() == before
     assert (anna.balance, ben.balance) == (1_000, 0)
     # What the transaction remembers of the locked rows is what they hold.
-    assert ledger.locked_balance(anna.id) == 1_000
+    assert ledger.lock_customer_accounts([anna.id])[anna.id].balance == 1_000
     ledger.transfer("transfer", anna, ben, 1_000)
     db.session.commit()
     assert (ledger.balance_of(anna), ledger.balance_of(ben)) == (0, 1_000)

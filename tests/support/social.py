@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from tests.support.api import ApiClient, Person
+from tests.support.stores import credit_wallet
 
 
 def befriend(api: ApiClient, a: Person, b: Person) -> None:
@@ -33,19 +34,7 @@ def sign_in_again(api: ApiClient, *people: Person) -> None:
 
 def fund(app: Flask, person: Person, amount: int) -> None:
     """Credit ``person``'s wallet from top-up clearing, as a settled top-up would."""
-    from wallet_api.extensions import db
-    from wallet_api.ledger import service as ledger
-    from wallet_api.ledger.models import AccountKind
-
-    with app.app_context():
-        ledger.transfer(
-            "top_up",
-            ledger.system_account(AccountKind.TOPUP_CLEARING),
-            ledger.wallet_account(uuid.UUID(person.id)),
-            amount,
-            meta={"source": "test funding"},
-        )
-        db.session.commit()
+    credit_wallet(app, person, amount)
 
 
 def balance(app: Flask, person: Person) -> int:

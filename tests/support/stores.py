@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask
+
 from tests.support.api import ApiClient, Person
 
 
@@ -47,7 +49,12 @@ def add_staff(api: ApiClient, admin: Person, store_id: str, person: Person) -> N
 
 def fund(api: ApiClient, person: Person, amount: int) -> None:
     """Credit a wallet as a completed top-up would: from the top-up clearing account."""
-    with api.client.application.app_context():
+    credit_wallet(api.client.application, person, amount)
+
+
+def credit_wallet(app: Flask, person: Person, amount: int) -> None:
+    """``fund`` for tests that hold the app rather than the API client."""
+    with app.app_context():
         from wallet_api.extensions import db
         from wallet_api.ledger import service as ledger
         from wallet_api.ledger.models import AccountKind

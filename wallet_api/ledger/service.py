@@ -367,18 +367,6 @@ def hold_locked_wallet(locked: Locked) -> Locked:
     return locked
 
 
-def locked_balance(account_id: int) -> int:
-    """The balance of a customer account this transaction has locked, after its postings.
-
-    Right after a posting, ``transaction.balances_after`` answers without this look-up,
-    which reads the row under its lock again once a savepoint has ended since.
-    """
-    held = _locked_here().get(account_id)
-    if held is None:  # forgotten at a savepoint's end: read it under the lock again
-        held = lock_customer_accounts([account_id])[account_id]
-    return held.balance
-
-
 def _lock_for_posting(account_ids: set[int]) -> dict[int, Locked]:
     """The customer accounts among ``account_ids``, locked, with their current values.
 
